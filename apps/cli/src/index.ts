@@ -1,0 +1,1 @@
+export { CliError, type CliErrorCode } from './errors.js';

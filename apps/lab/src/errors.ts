@@ -1,0 +1,14 @@
+/** What went wrong, as a stable machine-readable code. */
+export type LabErrorCode =
+  | 'Usage';
+
+/** The one error type this package throws: a `code` to branch on, a message that says what and where, and the `cause`. */
+export class LabError extends Error {
+  override readonly name = 'LabError';
+  readonly code: LabErrorCode;
+
+  constructor(code: LabErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}

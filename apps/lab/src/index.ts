@@ -1,0 +1,1 @@
+export { LabError, type LabErrorCode } from './errors.js';

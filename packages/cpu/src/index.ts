@@ -1,0 +1,1 @@
+export { CpuError, type CpuErrorCode } from './errors.js';

@@ -1,0 +1,3 @@
+import { tsvmConfig } from '@tsvm/eslint-config';
+
+export default tsvmConfig({ packageName: '@tsvm/devices', tsconfigRootDir: import.meta.dirname });

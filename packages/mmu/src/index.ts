@@ -1,0 +1,1 @@
+export { MemoryError, type MemoryErrorCode } from './errors.js';

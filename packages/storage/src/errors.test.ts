@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { StorageError } from './index.js';
+
+describe('StorageError', () => {
+  it('carries a code, a message and a cause', () => {
+    const cause = new Error('inner');
+    const err = new StorageError('InvalidArgument', 'bad input at offset 4', { cause });
+    expect(err).toBeInstanceOf(Error);
+    expect(err.name).toBe('StorageError');
+    expect(err.code).toBe('InvalidArgument');
+    expect(err.message).toBe('bad input at offset 4');
+    expect(err.cause).toBe(cause);
+  });
+});

@@ -1,0 +1,1 @@
+export { VmmError, type VmmErrorCode } from './errors.js';

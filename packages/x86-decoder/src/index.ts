@@ -1,0 +1,1 @@
+export { DecoderError, type DecoderErrorCode } from './errors.js';
