@@ -8,7 +8,9 @@ export type StorageErrorCode =
   | 'CorruptTable'
   | 'Truncated'
   | 'Unsupported'
-  | 'Io';
+  | 'Io'
+  /** A backing chain that loops or is deeper than the limit, or a backing file that cannot be used. */
+  | 'BackingChain';
 
 /** The one error type this package throws: a `code` to branch on, a message that says what and where, and the `cause`. */
 export class StorageError extends Error {

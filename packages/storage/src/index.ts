@@ -9,3 +9,27 @@ export {
   writeSectors,
 } from './block-device.js';
 export { MemoryBlockDevice } from './memory-device.js';
+export { type HostFile, MemoryHostFile, NodeHostFile, readExact } from './host-file.js';
+export {
+  type CheckReport,
+  type CreateOptions,
+  type FormatInfo,
+  type ImageDevice,
+  type ImageFormat,
+  type OpenContext,
+  type ProbeInput,
+  type SnapshotInfo,
+  type SnapshotStore,
+} from './image-format.js';
+export { FormatRegistry, PROBE_HEAD_BYTES, PROBE_TAIL_BYTES, readProbeInput } from './format-registry.js';
+export { FORMATS } from './formats.js';
+export { readBacking } from './backing.js';
+export {
+  createImage,
+  type CreateImageOptions,
+  MAX_CHAIN_DEPTH,
+  openImage,
+  type OpenImageOptions,
+  resolveRelative,
+} from './open-image.js';
+export { RawDevice, rawFormat } from './raw.js';

@@ -1,0 +1,8 @@
+import { FormatRegistry } from './format-registry.js';
+import { rawFormat } from './raw.js';
+
+/**
+ * The registry `openImage`, `createImage` and `tsvm img` use by default: every format this package
+ * implements. A new driver adds its line here.
+ */
+export const FORMATS = new FormatRegistry([rawFormat]);
