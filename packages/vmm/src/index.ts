@@ -1,1 +1,2 @@
 export { VmmError, type VmmErrorCode } from './errors.js';
+export { DeterministicTime, RealTime, type TimeSource } from './time-source.js';
