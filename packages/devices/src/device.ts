@@ -105,6 +105,30 @@ export class StateReader {
     return v;
   }
 
+  /**
+   * A nested record of plain fields (no version of its own), read with the same checks; problems
+   * name the field path (`master.imr`).
+   */
+  child(field: string): StateReader {
+    const v = this.record[field];
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) {
+      fail(this.device, field, `must be a record, got ${describe(v)}`);
+    }
+    return new StateReader(`${this.device}.${field}`, { ...(v as Record<string, unknown>), version: this.version }, [this.version]);
+  }
+
+  /** An integer field in `[min, max]` with the bits of `reserved` clear. */
+  bits(field: string, max: number, reserved: number): number {
+    const v = this.int(field, 0, max);
+    if ((v & reserved) !== 0) fail(this.device, field, `has reserved bits 0x${(v & reserved).toString(16)} set`);
+    return v;
+  }
+
+  /** Reject a state whose fields are each valid but do not fit together. */
+  fail(field: string, problem: string): never {
+    fail(this.device, field, problem);
+  }
+
   /** An array of integers in `[min, max]` of exactly `length` entries (or at most, when not exact). */
   ints(field: string, length: number, min: number, max: number, exact = true): number[] {
     const v = this.record[field];

@@ -5,3 +5,4 @@ export { VirtualClock, type Clock, type Timer } from './clock.js';
 export { StateReader, type Device, type DeviceState, type StateValue } from './device.js';
 export { DebugConsole, DEBUG_CONSOLE_READBACK } from './debug-console.js';
 export { DebugExit } from './debug-exit.js';
+export { DualPic, PIC_CASCADE_IRQ, ELCR_MASTER_MASK, ELCR_SLAVE_MASK } from './pic8259.js';
