@@ -117,6 +117,19 @@ export class StateReader {
     return new StateReader(`${this.device}.${field}`, { ...(v as Record<string, unknown>), version: this.version }, [this.version]);
   }
 
+  /** An array of exactly `length` nested records, each read like `child` (`channels[1].mode`). */
+  records(field: string, length: number): StateReader[] {
+    const v = this.record[field];
+    if (!Array.isArray(v)) fail(this.device, field, `must be an array, got ${describe(v)}`);
+    if (v.length !== length) fail(this.device, field, `must have ${length} entries, got ${v.length}`);
+    return v.map((entry: unknown, i) => {
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry) || ArrayBuffer.isView(entry)) {
+        fail(this.device, `${field}[${i}]`, `must be a record, got ${describe(entry)}`);
+      }
+      return new StateReader(`${this.device}.${field}[${i}]`, { ...(entry as Record<string, unknown>), version: this.version }, [this.version]);
+    });
+  }
+
   /** An integer field in `[min, max]` with the bits of `reserved` clear. */
   bits(field: string, max: number, reserved: number): number {
     const v = this.int(field, 0, max);

@@ -6,3 +6,12 @@ export { StateReader, type Device, type DeviceState, type StateValue } from './d
 export { DebugConsole, DEBUG_CONSOLE_READBACK } from './debug-console.js';
 export { DebugExit } from './debug-exit.js';
 export { DualPic, PIC_CASCADE_IRQ, ELCR_MASTER_MASK, ELCR_SLAVE_MASK } from './pic8259.js';
+export { Pit8254, PIT_FREQUENCY_HZ, pitTicksAt, pitTimeOfTick } from './pit8254.js';
+export {
+  SystemControlPortB,
+  PORTB_TIMER2_GATE,
+  PORTB_SPEAKER_ENABLE,
+  PORTB_REFRESH_TOGGLE,
+  PORTB_TIMER2_OUT,
+  REFRESH_PERIOD_NS,
+} from './port61.js';
