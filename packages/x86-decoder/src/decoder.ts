@@ -1,0 +1,363 @@
+import {
+  CODE_CPU_FEATURE,
+  CODE_FLAGS_CLEARED,
+  CODE_FLAGS_READ,
+  CODE_FLAGS_SET,
+  CODE_FLAGS_UNDEFINED,
+  CODE_FLAGS_WRITTEN,
+  CODE_MNEMONIC,
+} from './generated/code.js';
+import {
+  ATTR,
+  CTX,
+  DEF_ATTR,
+  DEF_CODE,
+  DEF_MASK,
+  DEF_MEM_SIZE,
+  DEF_OP_COUNT,
+  DEF_OP_SIZE,
+  DEF_VALUE,
+  OPCODE_HAS_MODRM,
+  SLOT_DEFS,
+  SLOT_START,
+} from './generated/opcode-table.js';
+import { DecodeError } from './decode-error.js';
+import type { Instruction } from './instruction.js';
+import { decodeOperands } from './operands.js';
+import { Prefix } from './prefix.js';
+import { RegClass } from './register.js';
+import { type DecodeState, STATE, readByte } from './state.js';
+
+const MAX_LENGTH = 15;
+
+// What each byte is when it appears before the opcode.
+const PK_NONE = 0;
+const PK_SEG = 1;
+const PK_OPSIZE = 2;
+const PK_ADDRSIZE = 3;
+const PK_LOCK = 4;
+const PK_REP = 5;
+const PK_REX = 6;
+const PREFIX_KIND = new Uint8Array(256);
+for (const b of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65]) PREFIX_KIND[b] = PK_SEG;
+PREFIX_KIND[0x66] = PK_OPSIZE;
+PREFIX_KIND[0x67] = PK_ADDRSIZE;
+PREFIX_KIND[0xf0] = PK_LOCK;
+PREFIX_KIND[0xf2] = PK_REP;
+PREFIX_KIND[0xf3] = PK_REP;
+for (let b = 0x40; b < 0x50; b++) PREFIX_KIND[b] = PK_REX;
+
+/** Segment register (Register value) of each segment-override prefix byte. */
+const SEG_OF_PREFIX = new Uint16Array(256);
+SEG_OF_PREFIX[0x26] = (RegClass.Segment << 5) | 0;
+SEG_OF_PREFIX[0x2e] = (RegClass.Segment << 5) | 1;
+SEG_OF_PREFIX[0x36] = (RegClass.Segment << 5) | 2;
+SEG_OF_PREFIX[0x3e] = (RegClass.Segment << 5) | 3;
+SEG_OF_PREFIX[0x64] = (RegClass.Segment << 5) | 4;
+SEG_OF_PREFIX[0x65] = (RegClass.Segment << 5) | 5;
+
+const MP_MASK = 3 << CTX.MP_SHIFT;
+
+/**
+ * Decode the instruction at `bytes[offset]` into `into`, which is overwritten. Never throws and never
+ * allocates: bad or truncated input gives `Code.INVALID` (0) with `into.error` saying why.
+ *
+ * @param ip the address of `bytes[offset]` (used for branch targets and RIP-relative memory); up to 2^53.
+ * @param bitness 16, 32 or 64.
+ */
+export function decode(bytes: Uint8Array, offset: number, ip: number, bitness: number, into: Instruction): void {
+  const hi = ip > 0xffffffff ? Math.floor(ip / 4294967296) >>> 0 : 0;
+  decode64(bytes, offset, ip >>> 0, hi, bitness, into);
+}
+
+/** `decode` with the IP as two unsigned 32-bit halves, for 64-bit addresses above 2^53. */
+export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: number, bitness: number, into: Instruction): void {
+  const s = STATE;
+  resetInstruction(into);
+  into.bitness = bitness;
+  into.ipLo = ipLo >>> 0;
+  into.ipHi = bitness === 64 ? ipHi >>> 0 : 0;
+  const start = offset | 0;
+  s.bytes = bytes;
+  s.start = start;
+  s.pos = start;
+  const avail = bytes.length - start;
+  s.limit = avail > MAX_LENGTH ? start + MAX_LENGTH : bytes.length;
+  s.tooLongPossible = avail > MAX_LENGTH;
+  s.error = 0;
+  s.memUsed = false;
+  s.relPending = false;
+  s.ripRelative = false;
+  s.lastSegByte = 0;
+  const mode = bitness === 64 ? 2 : bitness === 32 ? 1 : 0;
+  s.mode = mode;
+
+  // Prefixes.
+  let has66 = 0;
+  let has67 = 0;
+  let lock = 0;
+  let lastRep = 0;
+  let seg = 0;
+  let rex = 0;
+  let prefixes = 0;
+  let b: number;
+  for (;;) {
+    b = readByte(s);
+    if (b < 0) return finishInvalid(s, into);
+    const kind = PREFIX_KIND[b] ?? 0;
+    if (kind === PK_NONE) break;
+    if (kind === PK_REX) {
+      if (mode !== 2) break;
+      rex = b;
+      continue;
+    }
+    rex = 0;
+    if (kind === PK_SEG) {
+      // In 64-bit mode the CPU ignores ES/CS/SS/DS overrides for addressing; the record still shows them.
+      seg = SEG_OF_PREFIX[b] ?? 0;
+      s.lastSegByte = b;
+      prefixes |= Prefix.Segment;
+    } else if (kind === PK_OPSIZE) {
+      has66 = 1;
+      prefixes |= Prefix.OperandSize;
+    } else if (kind === PK_ADDRSIZE) {
+      has67 = 1;
+      prefixes |= Prefix.AddressSize;
+    } else if (kind === PK_LOCK) {
+      lock = 1;
+    } else {
+      lastRep = b;
+    }
+  }
+  if (rex !== 0) prefixes |= Prefix.Rex;
+  s.rex = rex;
+  s.rexW = (rex >> 3) & 1;
+  s.rexR = (rex >> 2) & 1;
+  s.rexX = (rex >> 1) & 1;
+  s.rexB = rex & 1;
+  s.segOverride = seg;
+  s.has66 = has66;
+  s.lock = lock;
+  s.lastRep = lastRep;
+
+  const osz = mode === 2 ? (s.rexW !== 0 ? 2 : has66 !== 0 ? 0 : 1) : (mode ^ has66) & 1;
+  const oszD = mode === 2 ? (s.rexW !== 0 ? 2 : has66 !== 0 ? 0 : 2) : osz;
+  const asz = mode === 2 ? (has67 !== 0 ? 1 : 2) : (mode ^ has67) & 1;
+  s.asz = asz;
+  const mp = lastRep === 0xf3 ? 2 : lastRep === 0xf2 ? 3 : has66;
+  let ctx = mp | (osz << CTX.OSZ_SHIFT) | (oszD << CTX.OSZD_SHIFT) | (asz << CTX.ASZ_SHIFT) | (mode << CTX.MODE_SHIFT);
+  if (s.rexW !== 0) ctx |= CTX.W;
+  if (s.rexB !== 0) ctx |= CTX.REX_B;
+  if (rex !== 0) ctx |= CTX.REX;
+
+  // Opcode: b is the first opcode byte.
+  let map = 0;
+  if (b === 0x0f) {
+    b = readByte(s);
+    if (b < 0) return finishInvalid(s, into);
+    map = 1;
+    if (b === 0x38 || b === 0x3a) {
+      map = b === 0x38 ? 2 : 3;
+      b = readByte(s);
+      if (b < 0) return finishInvalid(s, into);
+    }
+  }
+
+  const op = (map << 8) | b;
+  const hasModrm = OPCODE_HAS_MODRM[op] ?? -1;
+  if (hasModrm < 0) {
+    s.error = DecodeError.InvalidInstruction;
+    return finishInvalid(s, into);
+  }
+  let reg = 0;
+  if (hasModrm === 1) {
+    const m = readByte(s);
+    if (m < 0) return finishInvalid(s, into);
+    s.modrm = m;
+    s.mod = m >> 6;
+    reg = (m >> 3) & 7;
+    s.reg = reg;
+    s.rm = m & 7;
+    if (s.mod === 3) ctx |= CTX.MOD3;
+    ctx |= s.rm << CTX.RM_SHIFT;
+  } else {
+    s.modrm = -1;
+    s.mod = 0;
+    s.reg = 0;
+    s.rm = 0;
+  }
+  s.opcode = b;
+
+  const slot = (op << 3) | reg;
+  const end = SLOT_START[slot + 1] ?? 0;
+  let def = -1;
+  for (let i = SLOT_START[slot] ?? 0; i < end; i++) {
+    const d = SLOT_DEFS[i] ?? 0;
+    if ((ctx & (DEF_MASK[d] ?? 0)) === (DEF_VALUE[d] ?? 0)) {
+      def = d;
+      break;
+    }
+  }
+  if (def < 0) {
+    // Read what the encoding would still need so truncation is reported as such.
+    if (hasModrm === 1 && s.mod !== 3) skipModrmMemory(s);
+    if (s.error === 0) s.error = DecodeError.InvalidInstruction;
+    return finishInvalid(s, into);
+  }
+  finishValid(s, into, def, ctx, prefixes);
+}
+
+/** Consume SIB and displacement bytes of a ModR/M memory form whose instruction turned out invalid. */
+function skipModrmMemory(s: DecodeState): void {
+  const mod = s.mod;
+  const rm = s.rm;
+  let n: number;
+  if (s.asz === 0) {
+    n = mod === 1 ? 1 : mod === 2 || (mod === 0 && rm === 6) ? 2 : 0;
+  } else {
+    let base = rm;
+    if (rm === 4) {
+      const sib = readByte(s);
+      if (sib < 0) return;
+      base = sib & 7;
+    }
+    n = mod === 1 ? 1 : mod === 2 || (mod === 0 && base === 5) ? 4 : 0;
+  }
+  for (let i = 0; i < n; i++) if (readByte(s) < 0) return;
+}
+
+function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number, prefixesIn: number): void {
+  let prefixes = prefixesIn;
+  const code = DEF_CODE[def] ?? 0;
+  const attrs = DEF_ATTR[def] ?? 0;
+  s.def = def;
+  s.attrs = attrs;
+  into.opSize = DEF_OP_SIZE[def] ?? 0;
+  into.addrSize = 16 << s.asz;
+  into.memSize = DEF_MEM_SIZE[def] ?? 0;
+  into.segmentPrefix = s.segOverride;
+  const count = DEF_OP_COUNT[def] ?? 0;
+  into.opCount = count;
+  if (!decodeOperands(s, into, def * 5, count)) return finishInvalid(s, into);
+
+  // Prefix rules.
+  const mpUsed = ((DEF_MASK[def] ?? 0) & MP_MASK) !== 0 && ((DEF_VALUE[def] ?? 0) & MP_MASK) !== 0;
+  const memForm = s.memUsed;
+  if (s.lock !== 0) {
+    if ((attrs & ATTR.LOCK) === 0 || (!memForm && (attrs & ATTR.LOCK_REG) === 0)) {
+      s.error = DecodeError.InvalidInstruction;
+      return finishInvalid(s, into);
+    }
+    prefixes |= Prefix.Lock;
+  }
+  const rep = s.lastRep;
+  if (rep !== 0 && !(mpUsed && (ctx & MP_MASK) >= 2)) {
+    prefixes |= rep === 0xf3 ? Prefix.Rep : Prefix.Repne;
+    if (((attrs & ATTR.HLE) !== 0 && s.lock !== 0) || ((attrs & ATTR.HLE_MEM) !== 0 && memForm)) {
+      prefixes |= rep === 0xf3 ? Prefix.Xrelease : Prefix.Xacquire;
+    } else if ((attrs & ATTR.XRELEASE_NOLOCK) !== 0 && rep === 0xf3 && memForm) {
+      prefixes |= Prefix.Xrelease;
+    }
+  }
+  into.prefixes = prefixes;
+
+  const len = s.pos - s.start;
+  into.length = len;
+  const lo = (into.ipLo + len) >>> 0;
+  into.nextIpLo = s.mode === 0 ? lo & 0xffff : lo;
+  into.nextIpHi = s.mode === 2 ? (into.ipHi + (lo < into.ipLo ? 1 : 0)) >>> 0 : 0;
+  if (s.relPending) resolveRelative(s, into);
+  if (s.ripRelative) resolveRipRelative(s, into);
+
+  into.code = code;
+  into.mnemonic = CODE_MNEMONIC[code] ?? 0;
+  into.cpuFeature = CODE_CPU_FEATURE[code] ?? 0;
+  into.flagsRead = CODE_FLAGS_READ[code] ?? 0;
+  into.flagsWritten = CODE_FLAGS_WRITTEN[code] ?? 0;
+  into.flagsUndefined = CODE_FLAGS_UNDEFINED[code] ?? 0;
+  into.flagsCleared = CODE_FLAGS_CLEARED[code] ?? 0;
+  into.flagsSet = CODE_FLAGS_SET[code] ?? 0;
+}
+
+/** Near branch target = next IP + displacement, wrapped to the branch's operand size. */
+function resolveRelative(s: DecodeState, into: Instruction): void {
+  const rel = s.relValue | 0;
+  const size = s.relSize;
+  if (size === 16) {
+    into.targetLo = (into.nextIpLo + rel) & 0xffff;
+    into.targetHi = 0;
+  } else if (size === 32) {
+    into.targetLo = (into.nextIpLo + rel) >>> 0;
+    into.targetHi = 0;
+  } else {
+    const sum = into.nextIpLo + rel;
+    into.targetLo = sum >>> 0;
+    const carry = Math.floor(sum / 4294967296);
+    into.targetHi = (into.nextIpHi + carry) >>> 0;
+  }
+}
+
+/** RIP/EIP-relative memory: the record holds the absolute address as the displacement. */
+function resolveRipRelative(s: DecodeState, into: Instruction): void {
+  const disp = into.memDisp | 0;
+  const sum = into.nextIpLo + disp;
+  into.memDisp = sum >>> 0;
+  into.memDispHi = s.asz === 2 ? (into.nextIpHi + Math.floor(sum / 4294967296)) >>> 0 : 0;
+}
+
+function finishInvalid(s: DecodeState, into: Instruction): void {
+  const len = s.pos - s.start;
+  const error = s.error === 0 ? DecodeError.InvalidInstruction : s.error;
+  resetInstruction(into);
+  into.error = error;
+  into.length = len;
+  into.bitness = s.mode === 2 ? 64 : s.mode === 1 ? 32 : 16;
+}
+
+/** Clear every field of the record (keeps its arrays). */
+export function resetInstruction(into: Instruction): void {
+  const ipLo = into.ipLo;
+  const ipHi = into.ipHi;
+  into.code = 0;
+  into.mnemonic = 0;
+  into.error = 0;
+  into.length = 0;
+  into.opSize = 0;
+  into.addrSize = 0;
+  into.nextIpLo = ipLo;
+  into.nextIpHi = ipHi;
+  into.prefixes = 0;
+  into.segmentPrefix = 0;
+  into.opCount = 0;
+  const k = into.opKind;
+  const r = into.opRegister;
+  k[0] = 0; k[1] = 0; k[2] = 0; k[3] = 0; k[4] = 0;
+  r[0] = 0; r[1] = 0; r[2] = 0; r[3] = 0; r[4] = 0;
+  into.memSegment = 0;
+  into.memBase = 0;
+  into.memIndex = 0;
+  into.memScale = 1;
+  into.memDisp = 0;
+  into.memDispHi = 0;
+  into.memDispSize = 0;
+  into.memSize = 0;
+  into.imm = 0;
+  into.immHi = 0;
+  into.imm2 = 0;
+  into.targetLo = 0;
+  into.targetHi = 0;
+  into.farSelector = 0;
+  into.farOffset = 0;
+  into.flagsRead = 0;
+  into.flagsWritten = 0;
+  into.flagsUndefined = 0;
+  into.flagsCleared = 0;
+  into.flagsSet = 0;
+  into.cpuFeature = 0;
+  into.vectorLength = 0;
+  into.opMask = 0;
+  into.zeroingMasking = false;
+  into.broadcast = false;
+  into.roundingControl = 0;
+  into.suppressAllExceptions = false;
+}

@@ -1,0 +1,53 @@
+/**
+ * The decode context word: what the decoder knows after the prefixes and the ModR/M byte, packed so
+ * that a table entry matches when `(context & mask) === value`. The decoder builds the same word;
+ * these numbers are emitted into the generated tables so both sides share them.
+ */
+export const CTX = {
+  /** 2 bits: mandatory prefix 0 none, 1 66, 2 F3, 3 F2 */
+  MP_SHIFT: 0,
+  /** 2 bits: operand size 0=16, 1=32, 2=64 (66 and REX.W applied) */
+  OSZ_SHIFT: 2,
+  /** 2 bits: operand size of instructions that default to 64 bits in 64-bit mode */
+  OSZD_SHIFT: 4,
+  /** 2 bits: address size 0=16, 1=32, 2=64 */
+  ASZ_SHIFT: 6,
+  /** 2 bits: mode 0=16, 1=32, 2=64 */
+  MODE_SHIFT: 8,
+  /** REX.W / VEX.W / EVEX.W */
+  W: 1 << 10,
+  /** ModR/M.mod = 3 (register form) */
+  MOD3: 1 << 11,
+  /** 3 bits: ModR/M.rm */
+  RM_SHIFT: 12,
+  /** 2 bits: encoding 0 legacy, 1 VEX, 2 EVEX, 3 XOP */
+  ENC_SHIFT: 15,
+  /** 2 bits: VEX.L / EVEX.L'L */
+  L_SHIFT: 17,
+  /** EVEX.b */
+  EVEX_B: 1 << 19,
+  /** REX.B (opcode-register forms such as 90: NOP vs XCHG r8,rax) */
+  REX_B: 1 << 20,
+  /** A REX prefix is present */
+  REX: 1 << 21,
+} as const;
+
+/** Bits of a table entry's attributes. */
+export const ATTR = {
+  /** LOCK is allowed (with a memory destination). */
+  LOCK: 1 << 0,
+  /** F3 is REP (INS/OUTS/MOVS/LODS/STOS). */
+  REP: 1 << 1,
+  /** F3/F2 are REPE/REPNE (CMPS/SCAS). */
+  REPE: 1 << 2,
+  /** XACQUIRE/XRELEASE with LOCK. */
+  HLE: 1 << 3,
+  /** XRELEASE without LOCK (MOV to memory). */
+  XRELEASE_NOLOCK: 1 << 4,
+  /** LOCK is allowed with a register destination too (MOV CR8 through LOCK, AMD). */
+  LOCK_REG: 1 << 7,
+  /** The ModR/M mod field is ignored: rm is always a register (MOV CR/DR/TR). */
+  MOD_IGNORED: 1 << 8,
+  /** XACQUIRE/XRELEASE without LOCK on a memory operand (XCHG locks implicitly). */
+  HLE_MEM: 1 << 9,
+} as const;
