@@ -43,3 +43,6 @@ export {
   type PhysicalMemoryOptions,
   type PhysicalPageListener,
 } from './physical-memory.js';
+export { Mmu, type DebugTranslation, type MmuOptions } from './mmu.js';
+export { CONTROL_GP, CONTROL_OK, PagingControls } from './paging-controls.js';
+export { TLB_SIZE, Tlb } from './tlb.js';

@@ -1,0 +1,152 @@
+import { PAGE_SHIFT } from './constants.js';
+import type { PhysicalPageListener } from './physical-memory.js';
+
+/** log2 of the number of TLB entries. The tag layout below depends on it being 12. */
+export const TLB_BITS = 12;
+export const TLB_SIZE = 1 << TLB_BITS;
+export const TLB_MASK = TLB_SIZE - 1;
+
+/**
+ * A tag identifies a linear page among those sharing an index (linear page bits 11:0). It keeps
+ * linear bit 12 (page bit 0, so an access whose last byte falls in the next page never matches) and
+ * bits 31:24 (page bits 19:12) where they are in the address, and the address bits 47:32 in tag bits
+ * 11:0 and 16:13. So the fast path computes a tag as `lastByte & TAG_LO_MASK` — for addresses below
+ * 4 GiB nothing else. Bit 23 is never set in a computed tag: it marks an empty entry.
+ */
+export const TAG_LO_MASK = 0xff00_1000 | 0;
+export const TAG_INVALID = 1 << 23;
+
+/** Tag bits contributed by linear address bits 47:32 (`hi`). */
+export function tagHigh(hi: number): number {
+  return (hi & 0xfff) | ((hi & 0xf000) << 1);
+}
+
+// Which tag arrays an entry is entered into: the access classes its translation permits directly.
+export const PERM_SUP_READ = 1;
+export const PERM_SUP_WRITE = 2;
+export const PERM_USER_READ = 4;
+export const PERM_USER_WRITE = 8;
+export const PERM_SUP_FETCH = 16;
+export const PERM_USER_FETCH = 32;
+
+/**
+ * A direct-mapped TLB of 4 KiB translations to RAM, as flat typed arrays. Each access class
+ * (supervisor/user x read/write/fetch) has its own tag array holding the tag only where that access
+ * may go straight to RAM: permitted by the paging rights, the page already dirty for writes, and the
+ * physical page plain RAM (not ROM, MMIO, or code the CPU has cached, for writes). So a hit is one
+ * compare. Anything else takes the slow path, which walks the page tables and refills the entry.
+ * Translations of large pages are entered per 4 KiB piece and remember the size for INVLPG.
+ */
+export class Tlb implements PhysicalPageListener {
+  readonly supRead = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
+  readonly supWrite = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
+  readonly userRead = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
+  readonly userWrite = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
+  readonly supFetch = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
+  readonly userFetch = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
+  /** Physical address of the 4 KiB page (below 4 GiB) as an int32 bit pattern. */
+  readonly physBase = new Int32Array(TLB_SIZE);
+  /** Linear page number bits 19:0 and address bits 47:32 of each entry, for INVLPG of large pages. */
+  private readonly linPage = new Int32Array(TLB_SIZE);
+  private readonly linHigh = new Int32Array(TLB_SIZE);
+  /** log2(page size / 4 KiB) of the translation the entry came from: 0, 9, 10 or 18. */
+  private readonly span = new Uint8Array(TLB_SIZE);
+  private readonly global = new Uint8Array(TLB_SIZE);
+  private readonly live = new Uint8Array(TLB_SIZE);
+  /** Indexes of live entries, so a flush touches only those. */
+  private readonly liveList = new Int32Array(TLB_SIZE);
+  private liveCount = 0;
+  private largeCount = 0;
+  /** The largest span entered since the TLB was last empty of large pieces. */
+  private maxSpan = 0;
+
+  /** Enters a translation; `perms` is a PERM_* mask, `physPage` the 4 KiB-aligned physical address. */
+  fill(linLo: number, linHi: number, physPage: number, perms: number, span: number, global: number): void {
+    const i = (linLo >>> PAGE_SHIFT) & TLB_MASK;
+    const tag = (linLo & TAG_LO_MASK) | tagHigh(linHi);
+    if (this.live[i] === 0) {
+      this.live[i] = 1;
+      this.liveList[this.liveCount++] = i;
+    } else if (this.span[i] !== 0 && --this.largeCount === 0) this.maxSpan = 0;
+    this.supRead[i] = (perms & PERM_SUP_READ) !== 0 ? tag : TAG_INVALID;
+    this.supWrite[i] = (perms & PERM_SUP_WRITE) !== 0 ? tag : TAG_INVALID;
+    this.userRead[i] = (perms & PERM_USER_READ) !== 0 ? tag : TAG_INVALID;
+    this.userWrite[i] = (perms & PERM_USER_WRITE) !== 0 ? tag : TAG_INVALID;
+    this.supFetch[i] = (perms & PERM_SUP_FETCH) !== 0 ? tag : TAG_INVALID;
+    this.userFetch[i] = (perms & PERM_USER_FETCH) !== 0 ? tag : TAG_INVALID;
+    this.physBase[i] = physPage | 0;
+    this.linPage[i] = linLo >>> PAGE_SHIFT;
+    this.linHigh[i] = linHi & 0xffff;
+    this.span[i] = span;
+    if (span !== 0) {
+      this.largeCount++;
+      if (span > this.maxSpan) this.maxSpan = span;
+    }
+    this.global[i] = global;
+  }
+
+  private clear(i: number): void {
+    this.supRead[i] = TAG_INVALID;
+    this.supWrite[i] = TAG_INVALID;
+    this.userRead[i] = TAG_INVALID;
+    this.userWrite[i] = TAG_INVALID;
+    this.supFetch[i] = TAG_INVALID;
+    this.userFetch[i] = TAG_INVALID;
+    if (this.span[i] !== 0 && --this.largeCount === 0) this.maxSpan = 0;
+    this.span[i] = 0;
+    this.global[i] = 0;
+  }
+
+  /** Drops every entry, global ones included (CR0.PG, CR4.PGE changes). */
+  flushAll(): void {
+    this.flush(false);
+  }
+
+  /** Drops every entry except global ones (MOV to CR3). */
+  flushNonGlobal(): void {
+    this.flush(true);
+  }
+
+  private flush(keepGlobal: boolean): void {
+    let kept = 0;
+    for (let k = 0; k < this.liveCount; k++) {
+      const i = this.liveList[k];
+      if (keepGlobal && this.global[i] !== 0) this.liveList[kept++] = i;
+      else {
+        this.clear(i);
+        this.live[i] = 0;
+      }
+    }
+    this.liveCount = kept;
+  }
+
+  /**
+   * INVLPG: drops the translation of the page holding the address, global or not, and — since one
+   * large page fills many entries — every entry that came from a large page containing it.
+   */
+  invalidatePage(linLo: number, linHi: number): void {
+    const page = linLo >>> PAGE_SHIFT;
+    const hi = linHi & 0xffff;
+    const i = page & TLB_MASK;
+    if (this.live[i] !== 0 && this.linPage[i] === page && this.linHigh[i] === hi) this.clear(i);
+    if (this.largeCount === 0) return;
+    // Pieces of a large page of 2^s small pages sit at the 2^s indexes from its first page on.
+    const s = this.maxSpan;
+    const count = s >= TLB_BITS ? TLB_SIZE : 1 << s;
+    const first = (page >>> s) << s;
+    for (let k = 0; k < count; k++) {
+      const j = (first + k) & TLB_MASK;
+      const sj = this.span[j];
+      if (sj !== 0 && this.linHigh[j] === hi && this.linPage[j] >>> sj === page >>> sj) this.clear(j);
+    }
+  }
+
+  /** A physical page became code, or changed kind: no entry may reach it directly any more. */
+  physicalPageChanged(page: number): void {
+    const base = (page << PAGE_SHIFT) | 0;
+    for (let k = 0; k < this.liveCount; k++) {
+      const i = this.liveList[k];
+      if (this.physBase[i] === base) this.clear(i);
+    }
+  }
+}
