@@ -102,3 +102,26 @@ export {
   REG_C_UF,
   REG_D_VRT,
 } from './rtc.js';
+export { Ps2Queue, PS2_ACK, PS2_RESEND, PS2_SELF_TEST_PASSED, type Ps2Device } from './ps2-queue.js';
+export { Ps2Keyboard, SET2_TO_SET1, SET2_BREAK, KEYBOARD_QUEUE_SIZE } from './ps2-keyboard.js';
+export { Ps2Mouse, MOUSE_QUEUE_SIZE, MOUSE_LEFT, MOUSE_RIGHT, MOUSE_MIDDLE } from './ps2-mouse.js';
+export {
+  I8042,
+  STATUS_OBF,
+  STATUS_IBF,
+  STATUS_SYS,
+  STATUS_CMD,
+  STATUS_UNLOCKED,
+  STATUS_AUX_OBF,
+  CTR_KBD_INT,
+  CTR_AUX_INT,
+  CTR_SYS,
+  CTR_KBD_DISABLE,
+  CTR_AUX_DISABLE,
+  CTR_TRANSLATE,
+  CTR_AFTER_BIOS,
+  OUTPUT_RESET,
+  OUTPUT_A20,
+} from './i8042.js';
+export { Port92, PORT92_FAST_RESET, PORT92_A20 } from './port92.js';
+export { ResetControl, RC_SYSTEM_RESET, RC_RESET_CPU, RC_FULL_RESET, type ResetKind } from './reset-control.js';
