@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-export {};
+import { runLab } from './cli.js';
+
+const code = await runLab(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() });
+process.exitCode = code;

@@ -1,0 +1,372 @@
+import { NO_INTERRUPTS, NO_IO, type InterruptSource, type IoPorts, type PhysicalMemory } from './bus.js';
+import { CpuError } from './errors.js';
+import { AC, IF, NT, RF, TF, readFlags } from './flags.js';
+import { cpuModel, type CpuModel, type CpuModelName } from './models.js';
+
+/** Segment registers in encoding order. */
+export const ES = 0;
+export const CS = 1;
+export const SS = 2;
+export const DS = 3;
+export const FS = 4;
+export const GS = 5;
+
+/** General registers in encoding order; index 8 is a constant zero used by address arithmetic. */
+export const EAX = 0;
+export const ECX = 1;
+export const EDX = 2;
+export const EBX = 3;
+export const ESP = 4;
+export const EBP = 5;
+export const ESI = 6;
+export const EDI = 7;
+export const ZERO_REG = 8;
+/** Byte offset of AH in the register file (little-endian host). */
+export const AH = 1;
+
+/** Byte offset of AL, CL, DL, BL, AH, CH, DH, BH in the register file (little-endian host). */
+export const BYTE_REG = [0, 4, 8, 12, 1, 5, 9, 13] as const;
+
+/** Exception vectors (Intel SDM vol. 3A, 6.3.1). */
+export const DE = 0;
+export const DB = 1;
+export const BP = 3;
+export const OFV = 4;
+export const BR = 5;
+export const UD = 6;
+export const NM = 7;
+export const SSF = 12;
+export const GP = 13;
+
+/** Real-mode segment access rights: present, writable data, accessed (descriptor byte 5). */
+export const REAL_MODE_ATTR = 0x93;
+
+/** Unwinds an instruction that faulted mid-way; never escapes `step`/`run`. */
+export class GuestFault extends Error {
+  vector = 0;
+  errorCode = -1;
+}
+
+export interface CpuOptions {
+  /** CPU model name; default `p6`. */
+  model?: CpuModelName;
+  memory: PhysicalMemory;
+  io?: IoPorts;
+  interrupts?: InterruptSource;
+}
+
+/**
+ * The processor state and its memory access paths. Instruction semantics live in `ops/*`, the
+ * fetch-decode-execute loop in `interpreter.ts`.
+ */
+export class CpuCore {
+  readonly model: CpuModel;
+  mem: PhysicalMemory;
+  io: IoPorts;
+  interrupts: InterruptSource;
+
+  /** EAX..EDI plus a constant zero at index 8. */
+  readonly regs = new Int32Array(9);
+  /** 16-bit views: register i is `r16[i << 1]`. */
+  readonly r16 = new Uint16Array(this.regs.buffer);
+  /** 8-bit views: see `BYTE_REG`. */
+  readonly r8 = new Uint8Array(this.regs.buffer);
+  eip = 0;
+  /** EIP of the instruction being executed (faults restart or report it). */
+  opEip = 0;
+  /** 0xFFFF for a 16-bit code segment, -1 for 32-bit. */
+  ipMask = 0xffff;
+
+  readonly segSel = new Uint16Array(6);
+  readonly segBase = new Int32Array(6);
+  readonly segLimit = new Uint32Array(6);
+  readonly segAttr = new Uint16Array(6);
+
+  /** EFLAGS, except the arithmetic flags while `lazy` is 1 (see flags.ts). */
+  flags = 2;
+  lazy = 0;
+  lfRes = 0;
+  lfCv = 0;
+  lfMsb = 7;
+
+  cr0 = 0;
+  cr2 = 0;
+  cr3 = 0;
+  cr4 = 0;
+  readonly dr = new Int32Array(8);
+  gdtrBase = 0;
+  gdtrLimit = 0xffff;
+  idtrBase = 0;
+  idtrLimit = 0x3ff;
+  ldtr = 0;
+  tr = 0;
+
+  /** Physical address mask: 0xFFFFF with the A20 gate closed (and always on the 8086). */
+  a20Mask: number;
+  halted = false;
+  /** Set by MOV SS, POP SS and STI: no interrupt or single-step trap before the next instruction. */
+  shadow = false;
+  /** A stop requested from outside the loop (debugger, policy). */
+  stopRequested = false;
+  /** Set when a triple fault shut the processor down. */
+  shutdown = false;
+  /** Set when a REP string instruction stopped early to let the loop breathe; it restarts itself. */
+  repYield = false;
+  /** Instructions retired since reset. */
+  instructions = 0;
+  readonly fault = new GuestFault('guest fault');
+
+  /** 1 for every physical 4 KiB page holding decoded instructions (see interpreter.ts). */
+  readonly codePages = new Uint8Array(1 << 20);
+
+  constructor(options: CpuOptions) {
+    this.model = cpuModel(options.model ?? 'p6');
+    if (typeof options.memory?.read8 !== 'function') {
+      throw new CpuError('InvalidArgument', 'CpuOptions.memory must provide read8/16/32 and write8/16/32');
+    }
+    this.mem = options.memory;
+    this.io = options.io ?? NO_IO;
+    this.interrupts = options.interrupts ?? NO_INTERRUPTS;
+    this.a20Mask = this.model.generation === 0 ? 0xfffff : -1;
+  }
+
+  /** Called after the state API changed registers; the interpreter drops what depends on the mode. */
+  onStateLoaded(): void {
+    this.halted = this.halted && !this.shutdown;
+  }
+
+  /** Drops decoded code for one physical page; the interpreter overrides it. */
+  invalidateCodePage(_page: number): void {
+    this.codePages[_page] = 0;
+  }
+
+  // --- segments -------------------------------------------------------------------------------
+
+  /** Loads a segment register the real-mode way: base = selector * 16, limit and rights kept. */
+  loadSegReal(seg: number, sel: number): void {
+    this.segSel[seg] = sel;
+    this.segBase[seg] = (sel & 0xffff) << 4;
+    if (seg === CS) this.ipMask = 0xffff;
+  }
+
+  // --- memory by segment:offset ---------------------------------------------------------------
+
+  /** Raises a fault that aborts the current instruction; caught by the interpreter loop. */
+  raise(vector: number, errorCode = -1): never {
+    this.fault.vector = vector;
+    this.fault.errorCode = errorCode;
+    throw this.fault;
+  }
+
+  private limitFault(seg: number): never {
+    return this.raise(seg === SS ? SSF : GP, 0);
+  }
+
+  /** Physical address of a linear one (paging arrives with protected mode). */
+  phys(linear: number): number {
+    return (linear & this.a20Mask) >>> 0;
+  }
+
+  rd8(seg: number, off: number): number {
+    if (off >>> 0 > this.segLimit[seg]) this.limitFault(seg);
+    return this.mem.read8(((this.segBase[seg] + off) & this.a20Mask) >>> 0);
+  }
+
+  rd16(seg: number, off: number): number {
+    const lin = (this.segBase[seg] + off) | 0;
+    if ((off >>> 0) >= this.segLimit[seg] || (lin & 0xfff) === 0xfff) return this.rd16Slow(seg, off);
+    return this.mem.read16((lin & this.a20Mask) >>> 0);
+  }
+
+  rd32(seg: number, off: number): number {
+    const lin = (this.segBase[seg] + off) | 0;
+    if ((off >>> 0) + 3 > this.segLimit[seg] || (lin & 0xfff) > 0xffc) return this.rd32Slow(seg, off);
+    return this.mem.read32((lin & this.a20Mask) >>> 0) | 0;
+  }
+
+  wr8(seg: number, off: number, v: number): void {
+    if (off >>> 0 > this.segLimit[seg]) this.limitFault(seg);
+    const p = ((this.segBase[seg] + off) & this.a20Mask) >>> 0;
+    if (this.codePages[p >>> 12] !== 0) this.invalidateCodePage(p >>> 12);
+    this.mem.write8(p, v & 0xff);
+  }
+
+  wr16(seg: number, off: number, v: number): void {
+    const lin = (this.segBase[seg] + off) | 0;
+    if ((off >>> 0) >= this.segLimit[seg] || (lin & 0xfff) === 0xfff) {
+      this.wr16Slow(seg, off, v);
+      return;
+    }
+    const p = (lin & this.a20Mask) >>> 0;
+    if (this.codePages[p >>> 12] !== 0) this.invalidateCodePage(p >>> 12);
+    this.mem.write16(p, v & 0xffff);
+  }
+
+  wr32(seg: number, off: number, v: number): void {
+    const lin = (this.segBase[seg] + off) | 0;
+    if ((off >>> 0) + 3 > this.segLimit[seg] || (lin & 0xfff) > 0xffc) {
+      this.wr32Slow(seg, off, v);
+      return;
+    }
+    const p = (lin & this.a20Mask) >>> 0;
+    if (this.codePages[p >>> 12] !== 0) this.invalidateCodePage(p >>> 12);
+    this.mem.write32(p, v >>> 0);
+  }
+
+  /** Reads by operand size (sign-bit index 7, 15 or 31). */
+  rd(seg: number, off: number, msb: number): number {
+    return msb === 7 ? this.rd8(seg, off) : msb === 15 ? this.rd16(seg, off) : this.rd32(seg, off);
+  }
+
+  wr(seg: number, off: number, v: number, msb: number): void {
+    if (msb === 7) this.wr8(seg, off, v);
+    else if (msb === 15) this.wr16(seg, off, v);
+    else this.wr32(seg, off, v);
+  }
+
+  /**
+   * Byte-wise access for the edge cases: the 8086 wraps a word at offset 0xFFFF to offset 0 of the
+   * same segment; later CPUs fault on the segment limit. Accesses that cross a page go byte by
+   * byte so each byte is translated (and the A20 wrap at 1 MiB applies).
+   */
+  private offsetAt(seg: number, off: number, i: number, size: number): number {
+    const o = (off + i) >>> 0;
+    if (this.model.generation === 0) return o & 0xffff;
+    if ((off >>> 0) + size - 1 > this.segLimit[seg]) this.limitFault(seg);
+    return o;
+  }
+
+  private rdByteAt(seg: number, o: number): number {
+    return this.mem.read8(((this.segBase[seg] + o) & this.a20Mask) >>> 0);
+  }
+
+  private wrByteAt(seg: number, o: number, v: number): void {
+    const p = ((this.segBase[seg] + o) & this.a20Mask) >>> 0;
+    if (this.codePages[p >>> 12] !== 0) this.invalidateCodePage(p >>> 12);
+    this.mem.write8(p, v & 0xff);
+  }
+
+  private rd16Slow(seg: number, off: number): number {
+    const o0 = this.offsetAt(seg, off, 0, 2);
+    const o1 = this.offsetAt(seg, off, 1, 2);
+    return this.rdByteAt(seg, o0) | (this.rdByteAt(seg, o1) << 8);
+  }
+
+  private rd32Slow(seg: number, off: number): number {
+    let v = 0;
+    for (let i = 0; i < 4; i++) v |= this.rdByteAt(seg, this.offsetAt(seg, off, i, 4)) << (i * 8);
+    return v;
+  }
+
+  private wr16Slow(seg: number, off: number, v: number): void {
+    const o0 = this.offsetAt(seg, off, 0, 2);
+    const o1 = this.offsetAt(seg, off, 1, 2);
+    this.wrByteAt(seg, o0, v);
+    this.wrByteAt(seg, o1, v >>> 8);
+  }
+
+  private wr32Slow(seg: number, off: number, v: number): void {
+    const o: number[] = [0, 0, 0, 0];
+    for (let i = 0; i < 4; i++) o[i] = this.offsetAt(seg, off, i, 4); // check all before writing any
+    for (let i = 0; i < 4; i++) this.wrByteAt(seg, o[i], v >>> (i * 8));
+  }
+
+  // --- stack ----------------------------------------------------------------------------------
+
+  /** True when SS is a 32-bit stack segment (B bit); always false in real mode. */
+  stack32 = false;
+
+  push16(v: number): void {
+    if (this.stack32) {
+      const sp = (this.regs[ESP] - 2) | 0;
+      this.wr16(SS, sp, v);
+      this.regs[ESP] = sp;
+    } else {
+      const sp = (this.r16[ESP << 1] - 2) & 0xffff;
+      this.wr16(SS, sp, v);
+      this.r16[ESP << 1] = sp;
+    }
+  }
+
+  push32(v: number): void {
+    if (this.stack32) {
+      const sp = (this.regs[ESP] - 4) | 0;
+      this.wr32(SS, sp, v);
+      this.regs[ESP] = sp;
+    } else {
+      const sp = (this.r16[ESP << 1] - 4) & 0xffff;
+      this.wr32(SS, sp, v);
+      this.r16[ESP << 1] = sp;
+    }
+  }
+
+  pop16(): number {
+    if (this.stack32) {
+      const v = this.rd16(SS, this.regs[ESP]);
+      this.regs[ESP] = (this.regs[ESP] + 2) | 0;
+      return v;
+    }
+    const sp = this.r16[ESP << 1];
+    const v = this.rd16(SS, sp);
+    this.r16[ESP << 1] = sp + 2;
+    return v;
+  }
+
+  pop32(): number {
+    if (this.stack32) {
+      const v = this.rd32(SS, this.regs[ESP]);
+      this.regs[ESP] = (this.regs[ESP] + 4) | 0;
+      return v;
+    }
+    const sp = this.r16[ESP << 1];
+    const v = this.rd32(SS, sp);
+    this.r16[ESP << 1] = sp + 4;
+    return v;
+  }
+
+  /** Reads the stack without popping, `depth` bytes above the top. */
+  peek16(depth: number): number {
+    return this.stack32 ? this.rd16(SS, (this.regs[ESP] + depth) | 0) : this.rd16(SS, (this.r16[ESP << 1] + depth) & 0xffff);
+  }
+
+  // --- interrupts -----------------------------------------------------------------------------
+
+  /**
+   * Delivers interrupt `vector` the real-mode way: push FLAGS, CS and `returnIp`, clear IF, TF (and
+   * AC, RF on the 486 and later), continue at the IVT entry. The IVT is read through IDTR (base 0,
+   * limit 0x3FF after reset); a vector past the limit is a #GP, escalated to shutdown as on hardware.
+   */
+  interruptReal(vector: number, returnIp: number): void {
+    const entry = vector << 2;
+    if (this.model.generation >= 2 && entry + 3 > this.idtrLimit) {
+      if (vector === GP || vector === 8) {
+        this.enterShutdown();
+        return;
+      }
+      this.interruptReal(vector === 8 ? GP : 8, returnIp);
+      return;
+    }
+    const f = readFlags(this);
+    this.push16(f);
+    this.push16(this.segSel[CS]);
+    this.push16(returnIp);
+    this.flags = f & ~(IF | TF | AC | RF);
+    this.lazy = 0;
+    const ivt = (this.idtrBase + entry) & this.a20Mask;
+    const ip = this.mem.read16(ivt >>> 0);
+    const cs = this.mem.read16(((ivt + 2) & this.a20Mask) >>> 0);
+    this.loadSegReal(CS, cs);
+    this.eip = ip;
+    this.halted = false;
+  }
+
+  enterShutdown(): void {
+    this.shutdown = true;
+    this.halted = true;
+  }
+
+  /** Flags the model lets POPF/IRET/SAHF-class writes change in the current mode. */
+  writableFlags(): number {
+    return this.model.flagsWritable & ~(this.model.generation >= 3 ? 0 : NT);
+  }
+}

@@ -1,0 +1,168 @@
+import { BR, CS, ECX, OFV } from '../cpu.js';
+import { condition, getOF, getZF, writeFlags } from '../flags.js';
+import type { Cpu } from '../interpreter.js';
+import { ea, type Op } from '../op.js';
+import { getReg } from './regs.js';
+
+/** The operand-size mask a near branch target is truncated to. */
+function ipMask(op: Op): number {
+  return op.msb === 31 ? -1 : 0xffff;
+}
+
+/** JMP rel8/16/32. */
+export function jmpRel(cpu: Cpu, op: Op): void {
+  cpu.eip = (cpu.eip + op.rel) & ipMask(op);
+}
+/** Jcc rel: `ext` = condition. */
+export function jcc(cpu: Cpu, op: Op): void {
+  if (condition(cpu, op.ext)) cpu.eip = (cpu.eip + op.rel) & ipMask(op);
+}
+/** JCXZ/JECXZ: the count register's width is the address size. */
+export function jcxz(cpu: Cpu, op: Op): void {
+  if ((cpu.regs[ECX] & op.amask) === 0) cpu.eip = (cpu.eip + op.rel) & ipMask(op);
+}
+/** LOOP (`ext` 0), LOOPE (1), LOOPNE (2). */
+export function loop(cpu: Cpu, op: Op): void {
+  let c: number;
+  if (op.amask === 0xffff) {
+    c = (cpu.r16[ECX << 1] - 1) & 0xffff;
+    cpu.r16[ECX << 1] = c;
+  } else {
+    c = (cpu.regs[ECX] - 1) | 0;
+    cpu.regs[ECX] = c;
+  }
+  if (c === 0) return;
+  if (op.ext === 1 && getZF(cpu) === 0) return;
+  if (op.ext === 2 && getZF(cpu) !== 0) return;
+  cpu.eip = (cpu.eip + op.rel) & ipMask(op);
+}
+/** JMP r/m (near, absolute). */
+export function jmpNearR(cpu: Cpu, op: Op): void {
+  cpu.eip = getReg(cpu, op.m, op.msb) & ipMask(op);
+}
+export function jmpNearM(cpu: Cpu, op: Op): void {
+  cpu.eip = cpu.rd(op.seg, ea(cpu, op), op.msb) & ipMask(op);
+}
+
+function pushIp(cpu: Cpu, op: Op): void {
+  if (op.msb === 31) cpu.push32(cpu.eip);
+  else cpu.push16(cpu.eip);
+}
+
+/** CALL rel. */
+export function callRel(cpu: Cpu, op: Op): void {
+  pushIp(cpu, op);
+  cpu.eip = (cpu.eip + op.rel) & ipMask(op);
+}
+export function callNearR(cpu: Cpu, op: Op): void {
+  const target = getReg(cpu, op.m, op.msb) & ipMask(op);
+  pushIp(cpu, op);
+  cpu.eip = target;
+}
+export function callNearM(cpu: Cpu, op: Op): void {
+  const target = cpu.rd(op.seg, ea(cpu, op), op.msb) & ipMask(op);
+  pushIp(cpu, op);
+  cpu.eip = target;
+}
+
+/** Far transfers in real mode: CS = selector (base = selector * 16), EIP = offset. */
+function farJump(cpu: Cpu, sel: number, off: number, op: Op): void {
+  cpu.loadSegReal(CS, sel);
+  cpu.eip = off & ipMask(op);
+}
+
+/** JMP ptr16:16/32: selector in `ext`, offset in `imm`. */
+export function jmpFarImm(cpu: Cpu, op: Op): void {
+  farJump(cpu, op.ext, op.imm, op);
+}
+/** JMP m16:16/32. */
+export function jmpFarM(cpu: Cpu, op: Op): void {
+  const off = ea(cpu, op);
+  const target = cpu.rd(op.seg, off, op.msb);
+  const sel = cpu.rd16(op.seg, (off + (op.msb === 31 ? 4 : 2)) & op.amask);
+  farJump(cpu, sel, target, op);
+}
+
+function pushCsIp(cpu: Cpu, op: Op): void {
+  if (op.msb === 31) {
+    cpu.push32(cpu.segSel[CS]);
+    cpu.push32(cpu.eip);
+  } else {
+    cpu.push16(cpu.segSel[CS]);
+    cpu.push16(cpu.eip);
+  }
+}
+export function callFarImm(cpu: Cpu, op: Op): void {
+  pushCsIp(cpu, op);
+  farJump(cpu, op.ext, op.imm, op);
+}
+export function callFarM(cpu: Cpu, op: Op): void {
+  const off = ea(cpu, op);
+  const target = cpu.rd(op.seg, off, op.msb);
+  const sel = cpu.rd16(op.seg, (off + (op.msb === 31 ? 4 : 2)) & op.amask);
+  pushCsIp(cpu, op);
+  farJump(cpu, sel, target, op);
+}
+
+function releaseStack(cpu: Cpu, bytes: number): void {
+  if (cpu.stack32) cpu.regs[4] = (cpu.regs[4] + bytes) | 0;
+  else cpu.r16[8] = cpu.r16[8] + bytes;
+}
+
+/** RET / RET imm16 (near). */
+export function retNear(cpu: Cpu, op: Op): void {
+  const ip = op.msb === 31 ? cpu.pop32() : cpu.pop16();
+  releaseStack(cpu, op.imm & 0xffff);
+  cpu.eip = ip & ipMask(op);
+}
+/** RETF / RETF imm16. */
+export function retFar(cpu: Cpu, op: Op): void {
+  let ip: number;
+  let sel: number;
+  if (op.msb === 31) {
+    ip = cpu.pop32();
+    sel = cpu.pop32() & 0xffff;
+  } else {
+    ip = cpu.pop16();
+    sel = cpu.pop16();
+  }
+  releaseStack(cpu, op.imm & 0xffff);
+  farJump(cpu, sel, ip, op);
+}
+
+/** IRET/IRETD in real mode. */
+export function iret(cpu: Cpu, op: Op): void {
+  let ip: number;
+  let sel: number;
+  let f: number;
+  if (op.msb === 31) {
+    ip = cpu.pop32();
+    sel = cpu.pop32() & 0xffff;
+    f = cpu.pop32();
+  } else {
+    ip = cpu.pop16();
+    sel = cpu.pop16();
+    f = cpu.pop16();
+  }
+  farJump(cpu, sel, ip, op);
+  writeFlags(cpu, f, op.msb === 31 ? cpu.model.flagsWritable : cpu.model.flagsWritable & 0xffff);
+}
+
+/** INT imm8 (`imm`), INT3 (vector 3 in `imm`). */
+export function intN(cpu: Cpu, op: Op): void {
+  cpu.softwareInterrupt(op.imm & 0xff);
+}
+/** INTO: INT 4 when OF is set. */
+export function into(cpu: Cpu): void {
+  if (getOF(cpu) !== 0) cpu.softwareInterrupt(OFV);
+}
+/** BOUND reg, m: #BR unless lower <= reg <= upper (signed). */
+export function bound(cpu: Cpu, op: Op): void {
+  const off = ea(cpu, op);
+  const size = op.msb === 31 ? 4 : 2;
+  const sh = 31 - op.msb;
+  const idx = (getReg(cpu, op.r, op.msb) << sh) >> sh;
+  const lo = (cpu.rd(op.seg, off, op.msb) << sh) >> sh;
+  const hi = (cpu.rd(op.seg, (off + size) & op.amask, op.msb) << sh) >> sh;
+  if (idx < lo || idx > hi) cpu.exception(BR);
+}

@@ -1,0 +1,72 @@
+import { EAX, EBX, ECX, EDX } from '../cpu.js';
+import { CF, DF, IF, materializeFlags } from '../flags.js';
+import type { Cpu } from '../interpreter.js';
+import type { Op } from '../op.js';
+
+export function nop(): void {
+  // deliberately empty: NOP, WAIT without an FPU, the 8086's ESC without a coprocessor, hint NOPs
+}
+
+/** HLT: stop until an interrupt (the loop reports it). */
+export function hlt(cpu: Cpu): void {
+  cpu.halted = true;
+}
+
+/** CLC, STC, CMC, CLD, STD, CLI, STI by `ext` 0-6. STI holds interrupts off for one more instruction. */
+export function flagOp(cpu: Cpu, op: Op): void {
+  materializeFlags(cpu);
+  switch (op.ext) {
+    case 0: cpu.flags &= ~CF; break;
+    case 1: cpu.flags |= CF; break;
+    case 2: cpu.flags ^= CF; break;
+    case 3: cpu.flags &= ~DF; break;
+    case 4: cpu.flags |= DF; break;
+    case 5: cpu.flags &= ~IF; break;
+    default:
+      if ((cpu.flags & IF) === 0) cpu.shadow = true;
+      cpu.flags |= IF;
+      break;
+  }
+}
+
+/** IN AL/AX/EAX, imm8 (`ext` 0) or DX (`ext` 1). */
+export function inPort(cpu: Cpu, op: Op): void {
+  const port = op.ext !== 0 ? cpu.r16[EDX << 1] : op.imm & 0xff;
+  if (op.msb === 7) cpu.r8[0] = cpu.io.in8(port);
+  else if (op.msb === 15) cpu.r16[0] = cpu.io.in16(port);
+  else cpu.regs[EAX] = cpu.io.in32(port);
+}
+
+/** OUT imm8/DX, AL/AX/EAX. */
+export function outPort(cpu: Cpu, op: Op): void {
+  const port = op.ext !== 0 ? cpu.r16[EDX << 1] : op.imm & 0xff;
+  if (op.msb === 7) cpu.io.out8(port, cpu.r8[0]);
+  else if (op.msb === 15) cpu.io.out16(port, cpu.r16[0]);
+  else cpu.io.out32(port, cpu.regs[EAX] >>> 0);
+}
+
+/** "GenuineIntel" as CPUID leaf 0 returns it in EBX, EDX, ECX. */
+const VENDOR_EBX = 0x756e6547;
+const VENDOR_EDX = 0x49656e69;
+const VENDOR_ECX = 0x6c65746e;
+
+/** CPUID: leaf 0 (vendor, highest leaf 1) and leaf 1 (signature, features); other leaves read 0. */
+export function cpuid(cpu: Cpu): void {
+  const leaf = cpu.regs[EAX];
+  if (leaf === 0) {
+    cpu.regs[EAX] = 1;
+    cpu.regs[EBX] = VENDOR_EBX;
+    cpu.regs[EDX] = VENDOR_EDX;
+    cpu.regs[ECX] = VENDOR_ECX;
+  } else if (leaf === 1) {
+    cpu.regs[EAX] = cpu.model.cpuidSignature;
+    cpu.regs[EBX] = 0;
+    cpu.regs[ECX] = 0;
+    cpu.regs[EDX] = cpu.model.cpuidFeatures;
+  } else {
+    cpu.regs[EAX] = 0;
+    cpu.regs[EBX] = 0;
+    cpu.regs[ECX] = 0;
+    cpu.regs[EDX] = 0;
+  }
+}
