@@ -1,0 +1,333 @@
+import type { AllocationExtent, BlockDevice } from './block-device.js';
+import { checkRange, coalesceExtents } from './block-device.js';
+import { readBacking } from './backing.js';
+import { StorageError } from './errors.js';
+import type { HostFile } from './host-file.js';
+import { readExact } from './host-file.js';
+import type { FormatInfo, ImageDevice } from './image-format.js';
+import type { VhdFooter } from './vhd-footer.js';
+import { VHD_FOOTER_SIZE, VHD_TYPE_DIFFERENCING, VHD_TYPE_FIXED, serializeVhdFooter } from './vhd-footer.js';
+import type { VhdDynamicHeader } from './vhd-header.js';
+
+/** A BAT entry that maps no block. */
+export const VHD_BAT_UNUSED = 0xffff_ffff;
+const SECTOR = 512;
+/** Bitmaps of this many blocks stay cached; past it the cache starts over (memory stays bounded). */
+const BITMAP_CACHE_BLOCKS = 4096;
+
+/** What `VhdImage` is built from; `vhd-format.ts` reads and validates it. */
+export interface VhdParts {
+  file: HostFile;
+  footer: VhdFooter;
+  /** Virtual size (qemu's choice between the footer's size and the CHS geometry). */
+  size: number;
+  readOnly: boolean;
+  /** Dynamic and differencing disks only. */
+  header?: VhdDynamicHeader;
+  bat?: Uint32Array;
+  /** Where the footer lies (the end of the used part of the file). */
+  footerOffset: number;
+  parent?: BlockDevice;
+  parentName?: string;
+}
+
+/**
+ * A VHD disk (fixed, dynamic or differencing) as a block device. Reads honour the sector bitmap of
+ * each block: a clear bit reads from the parent (differencing) or as zeros (dynamic). Writes
+ * allocate blocks at the end of the file and move the footer after them.
+ */
+export class VhdImage implements ImageDevice {
+  readonly format = 'vpc';
+  readonly sectorSize = SECTOR;
+  readonly file: HostFile;
+  readonly size: number;
+  readonly readOnly: boolean;
+  readonly backing: BlockDevice | undefined;
+  readonly backingFile: string | undefined;
+  readonly backingFormat: string | undefined;
+  readonly footer: VhdFooter;
+  readonly header: VhdDynamicHeader | undefined;
+  private readonly bat: Uint32Array | undefined;
+  private readonly blockSize: number;
+  private readonly bitmapBytes: number;
+  private footerOffset: number;
+  private readonly bitmaps = new Map<number, Uint8Array>();
+  private closed = false;
+
+  constructor(parts: VhdParts) {
+    this.file = parts.file;
+    this.footer = parts.footer;
+    this.size = parts.size;
+    this.readOnly = parts.readOnly;
+    this.header = parts.header;
+    this.bat = parts.bat;
+    this.footerOffset = parts.footerOffset;
+    this.backing = parts.parent;
+    this.backingFile = parts.parentName;
+    this.backingFormat = parts.parentName === undefined ? undefined : 'vpc';
+    this.blockSize = parts.header?.blockSize ?? 0;
+    this.bitmapBytes = Math.ceil(this.blockSize / SECTOR / 8 / SECTOR) * SECTOR;
+  }
+
+  get clusterSize(): number | undefined {
+    return this.header?.blockSize;
+  }
+
+  private get differencing(): boolean {
+    return this.footer.diskType === VHD_TYPE_DIFFERENCING;
+  }
+
+  private live(what: string): void {
+    if (this.closed) throw new StorageError('Closed', `${this.file.path}: ${what} on a closed VHD image`);
+  }
+
+  /** Byte offset in the file of block `index`'s sector bitmap, or undefined when unallocated. */
+  private blockStart(index: number): number | undefined {
+    const entry = this.bat![index];
+    return entry === VHD_BAT_UNUSED ? undefined : entry * SECTOR;
+  }
+
+  private async bitmap(index: number, start: number): Promise<Uint8Array> {
+    let bm = this.bitmaps.get(index);
+    if (bm === undefined) {
+      bm = new Uint8Array(this.bitmapBytes);
+      await readExact(this.file, start, bm, `VHD sector bitmap of block ${index}`);
+      if (this.bitmaps.size >= BITMAP_CACHE_BLOCKS) this.bitmaps.clear();
+      this.bitmaps.set(index, bm);
+    }
+    return bm;
+  }
+
+  /**
+   * Split `[pos, pos + n)` inside block `index` into runs of sectors whose bitmap bits agree, and
+   * call `visit(runStart, runLength, present)` for each, in order.
+   */
+  private async runs(
+    index: number,
+    start: number,
+    pos: number,
+    n: number,
+    visit: (at: number, length: number, present: boolean) => Promise<void>,
+  ): Promise<void> {
+    const bm = await this.bitmap(index, start);
+    const blockBase = index * this.blockSize;
+    let at = pos;
+    const end = pos + n;
+    while (at < end) {
+      const sector = Math.floor((at - blockBase) / SECTOR);
+      const present = ((bm[sector >>> 3] >>> (7 - (sector & 7))) & 1) === 1;
+      let s = sector + 1;
+      while (blockBase + s * SECTOR < end && (((bm[s >>> 3] >>> (7 - (s & 7))) & 1) === 1) === present) s++;
+      const runEnd = Math.min(end, blockBase + s * SECTOR);
+      await visit(at, runEnd - at, present);
+      at = runEnd;
+    }
+  }
+
+  async read(offset: number, buffer: Uint8Array): Promise<void> {
+    this.live('read');
+    checkRange(this, offset, buffer.length, 'read');
+    if (this.bat === undefined) {
+      await readExact(this.file, offset, buffer, 'VHD fixed disk data');
+      return;
+    }
+    let done = 0;
+    while (done < buffer.length) {
+      const pos = offset + done;
+      const index = Math.floor(pos / this.blockSize);
+      const within = pos - index * this.blockSize;
+      const n = Math.min(this.blockSize - within, buffer.length - done);
+      const start = this.blockStart(index);
+      const base = done;
+      if (start === undefined) {
+        await readBacking(this.backing, pos, buffer.subarray(done, done + n));
+      } else {
+        await this.runs(index, start, pos, n, async (at, length, present) => {
+          const slice = buffer.subarray(base + (at - pos), base + (at - pos) + length);
+          if (present) await readExact(this.file, start + this.bitmapBytes + (at - index * this.blockSize), slice, `VHD block ${index} data`);
+          else await readBacking(this.backing, at, slice);
+        });
+      }
+      done += n;
+    }
+  }
+
+  private writable(what: string): void {
+    this.live(what);
+    if (this.readOnly) throw new StorageError('ReadOnly', `${this.file.path}: ${what} on a VHD image opened read-only`);
+  }
+
+  /** Allocate block `index` at the end of the file: bitmap, data (a hole), then the footer moves. */
+  private async allocate(index: number): Promise<number> {
+    const start = this.footerOffset;
+    const bm = new Uint8Array(this.bitmapBytes);
+    // A dynamic disk marks the whole block present (its data reads as zeros until written), as qemu
+    // does; a differencing disk marks sectors present only as they are written.
+    if (!this.differencing) bm.fill(0xff);
+    await this.file.write(start, bm);
+    const end = start + this.bitmapBytes + this.blockSize;
+    await this.file.write(end, serializeVhdFooter(this.footer));
+    this.footerOffset = end;
+    // Data and footer first, then the BAT entry: a crash in between leaks a block, never maps garbage.
+    const entry = new Uint8Array(4);
+    new DataView(entry.buffer).setUint32(0, start / SECTOR);
+    await this.file.write(this.header!.tableOffset + index * 4, entry);
+    this.bat![index] = start / SECTOR;
+    this.bitmaps.set(index, bm);
+    return start;
+  }
+
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    this.writable('write');
+    checkRange(this, offset, data.length, 'write');
+    if (this.bat === undefined) {
+      await this.file.write(offset, data);
+      return;
+    }
+    let done = 0;
+    while (done < data.length) {
+      const pos = offset + done;
+      const index = Math.floor(pos / this.blockSize);
+      const within = pos - index * this.blockSize;
+      const n = Math.min(this.blockSize - within, data.length - done);
+      const piece = data.subarray(done, done + n);
+      let start = this.blockStart(index);
+      if (start === undefined && this.backing === undefined && isZero(piece)) {
+        done += n;
+        continue;
+      }
+      start ??= await this.allocate(index);
+      await this.writeInBlock(index, start, pos, piece);
+      done += n;
+    }
+  }
+
+  private async writeInBlock(index: number, start: number, pos: number, piece: Uint8Array): Promise<void> {
+    const blockBase = index * this.blockSize;
+    const dataStart = start + this.bitmapBytes;
+    if (!this.differencing) {
+      await this.file.write(dataStart + (pos - blockBase), piece);
+      return;
+    }
+    // Differencing: a sector written in part takes the rest of its bytes from the parent first.
+    const first = Math.floor((pos - blockBase) / SECTOR);
+    const last = Math.floor((pos - blockBase + piece.length - 1) / SECTOR);
+    const bm = await this.bitmap(index, start);
+    const alignedStart = blockBase + first * SECTOR;
+    const span = new Uint8Array((last - first + 1) * SECTOR);
+    const headPartial = pos !== alignedStart;
+    const tailPartial = pos + piece.length !== alignedStart + span.length;
+    if (headPartial || tailPartial) await this.read(alignedStart, span);
+    span.set(piece, pos - alignedStart);
+    await this.file.write(dataStart + first * SECTOR, span);
+    let changed = false;
+    for (let s = first; s <= last; s++) {
+      const bit = 0x80 >>> (s & 7);
+      if ((bm[s >>> 3] & bit) === 0) {
+        bm[s >>> 3] |= bit;
+        changed = true;
+      }
+    }
+    if (changed) await this.file.write(start, bm);
+  }
+
+  async flush(): Promise<void> {
+    this.live('flush');
+    if (!this.readOnly) await this.file.flush();
+  }
+
+  async discard(offset: number, length: number): Promise<void> {
+    this.writable('discard');
+    checkRange(this, offset, length, 'discard');
+    // VHD has no way to give a block back short of rewriting the file; a discard is a hint we may ignore.
+  }
+
+  async writeZeroes(offset: number, length: number): Promise<void> {
+    this.writable('writeZeroes');
+    checkRange(this, offset, length, 'writeZeroes');
+    const chunk = Math.max(this.blockSize, 1 << 20);
+    const zeros = new Uint8Array(Math.min(chunk, length));
+    let done = 0;
+    while (done < length) {
+      const n = Math.min(zeros.length, length - done);
+      if (this.bat !== undefined && this.backing === undefined) {
+        // Unallocated blocks already read as zeros; write only into allocated ones.
+        const index = Math.floor((offset + done) / this.blockSize);
+        const m = Math.min(n, (index + 1) * this.blockSize - (offset + done));
+        if (this.blockStart(index) !== undefined) await this.write(offset + done, zeros.subarray(0, m));
+        done += m;
+        continue;
+      }
+      await this.write(offset + done, zeros.subarray(0, n));
+      done += n;
+    }
+  }
+
+  async allocation(offset: number, length: number): Promise<AllocationExtent[]> {
+    this.live('allocation');
+    checkRange(this, offset, length, 'allocation');
+    if (this.bat === undefined) return length === 0 ? [] : [{ offset, length, status: 'data', depth: 0, hostOffset: offset }];
+    const out: AllocationExtent[] = [];
+    let done = 0;
+    while (done < length) {
+      const pos = offset + done;
+      const index = Math.floor(pos / this.blockSize);
+      const within = pos - index * this.blockSize;
+      const n = Math.min(this.blockSize - within, length - done);
+      const start = this.blockStart(index);
+      if (start === undefined) {
+        out.push(...(await this.below(pos, n)));
+      } else {
+        const dataStart = start + this.bitmapBytes - index * this.blockSize;
+        const runs: { at: number; length: number; present: boolean }[] = [];
+        await this.runs(index, start, pos, n, async (at, len, present) => {
+          runs.push({ at, length: len, present });
+        });
+        for (const r of runs) {
+          if (r.present) out.push({ offset: r.at, length: r.length, status: 'data', depth: 0, hostOffset: dataStart + r.at });
+          else out.push(...(await this.below(r.at, r.length)));
+        }
+      }
+      done += n;
+    }
+    return coalesceExtents(out);
+  }
+
+  /** The allocation of a range this layer does not hold: the parent's, one level deeper. */
+  private async below(offset: number, length: number): Promise<AllocationExtent[]> {
+    const parent = this.backing;
+    const inside = parent === undefined ? 0 : Math.max(0, Math.min(length, parent.size - offset));
+    const out: AllocationExtent[] = [];
+    if (parent !== undefined && inside > 0) {
+      for (const e of await parent.allocation(offset, inside)) out.push({ ...e, depth: e.depth + 1 });
+    }
+    if (inside < length) out.push({ offset: offset + inside, length: length - inside, status: 'unallocated', depth: 0 });
+    return out;
+  }
+
+  async info(): Promise<FormatInfo> {
+    this.live('info');
+    return this.header === undefined ? {} : { clusterSize: this.header.blockSize };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (!this.readOnly) await this.file.flush();
+    this.closed = true;
+    this.bitmaps.clear();
+    await this.file.close();
+    await this.backing?.close();
+  }
+
+  /** The disk type as qemu-img's `subformat` names it. */
+  get subformat(): 'fixed' | 'dynamic' | 'differencing' {
+    return this.footer.diskType === VHD_TYPE_FIXED ? 'fixed' : this.differencing ? 'differencing' : 'dynamic';
+  }
+
+  static readonly footerSize = VHD_FOOTER_SIZE;
+}
+
+function isZero(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
