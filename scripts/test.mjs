@@ -14,8 +14,11 @@ const packageDirs = groups.flatMap((g) =>
 for (const dir of packageDirs) rmSync(join(dir, '.vitest', 'report.json'), { force: true });
 
 // The JSON reporter is added here, for every package at once, so no package config has to remember it.
-const vitestArgs = ['--reporter=default', '--reporter=json', '--outputFile.json=.vitest/report.json'];
-const turbo = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--continue', ...process.argv.slice(2), '--', ...vitestArgs], {
+// A generous per-test timeout: CI is a shared 2-core machine, and a slow host is not a failed test.
+const vitestArgs = ['--reporter=default', '--reporter=json', '--outputFile.json=.vitest/report.json', '--testTimeout=60000'];
+// Two packages at a time: each vitest run uses the cores itself.
+const concurrency = process.env.TSVM_TEST_CONCURRENCY ?? '2';
+const turbo = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--continue', `--concurrency=${concurrency}`, ...process.argv.slice(2), '--', ...vitestArgs], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
