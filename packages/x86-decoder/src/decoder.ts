@@ -114,7 +114,8 @@ export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: 
     rex = 0;
     if (kind === PK_SEG) {
       // In 64-bit mode the CPU ignores ES/CS/SS/DS overrides for addressing; the record still shows them.
-      seg = SEG_OF_PREFIX[b] ?? 0;
+      // and a later one of them does not replace an FS/GS override.
+      if (mode !== 2 || b >= 0x64 || seg < ((RegClass.Segment << 5) | 4)) seg = SEG_OF_PREFIX[b] ?? 0;
       s.lastSegByte = b;
       prefixes |= Prefix.Segment;
     } else if (kind === PK_OPSIZE) {

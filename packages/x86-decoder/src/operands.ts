@@ -179,7 +179,7 @@ export function decodeOperands(s: DecodeState, into: Instruction, base: number, 
         if (s.mod === 3 || (s.attrs & ATTR.MOD_IGNORED) !== 0) {
           let n = s.rm;
           if (cls !== RegClass.Mm && cls !== RegClass.St && cls !== RegClass.Test) n |= s.rexB << 3;
-          if (cls === RegClass.Xmm || cls === RegClass.Ymm || cls === RegClass.Zmm) n |= s.rexX << 4;
+          if (cls === RegClass.Xmm || cls === RegClass.Ymm || cls === RegClass.Zmm) n |= s.evexX << 4;
           const r = classReg(s, cls, n);
           if (r < 0) return invalid(s);
           setReg(into, k, r);

@@ -47,6 +47,8 @@ export class DecodeState {
   vvvv = 0;
   evexRp = 0;
   evexV2 = 0;
+  /** EVEX.X: bit 4 of a vector register in ModR/M.rm (0 outside EVEX). */
+  evexX = 0;
 }
 
 export const STATE = new DecodeState();

@@ -137,7 +137,13 @@ export function neededOption(v: VectorLine): string | undefined {
 
 /** '' when decoding `v` gives what the line says, else what differs. */
 export function checkVector(v: VectorLine, bitness: number, ins: Instruction): string {
-  const [lo, hi] = VECTOR_IP[bitness] ?? [0, 0];
+  let [lo, hi] = VECTOR_IP[bitness] ?? [0, 0];
+  const ipWord = v.extras.find((e) => e.startsWith('ip='));
+  if (ipWord !== undefined) {
+    const ip = BigInt(ipWord.slice(3));
+    lo = Number(ip & 0xffffffffn);
+    hi = Number(ip >> 32n);
+  }
   decode64(v.bytes, 0, lo, hi, bitness, ins);
   const code = CODE_NAMES[ins.code] ?? '?';
   if (v.code === 'INVALID') {

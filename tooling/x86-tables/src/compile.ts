@@ -108,7 +108,7 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
         limit(CTX.MODE_SHIFT + 1, 1, 1);
       } else if (tok === 'W0' || tok === 'W1') {
         limit(10, 1, tok === 'W1' ? 1 : 0);
-      } else if (tok === 'B0') {
+      } else if (tok === 'rexb0') {
         limit(20, 1, 0);
       } else if (tok.startsWith('/')) {
         modrm = tok.slice(1);

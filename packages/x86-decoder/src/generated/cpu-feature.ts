@@ -42,6 +42,12 @@ export const CpuFeature = {
   RDRAND: 37,
   RDSEED: 38,
   RDPID: 39,
+  MMX: 40,
+  SSSE3: 41,
+  SSE4_1: 42,
+  SSE4_2: 43,
+  PCLMULQDQ: 44,
+  AES: 45,
 } as const;
 export type CpuFeature = (typeof CpuFeature)[keyof typeof CpuFeature];
 
@@ -87,4 +93,10 @@ export const CPU_FEATURE_NAMES: readonly string[] = [
   'RDRAND',
   'RDSEED',
   'RDPID',
+  'MMX',
+  'SSSE3',
+  'SSE4_1',
+  'SSE4_2',
+  'PCLMULQDQ',
+  'AES',
 ];
