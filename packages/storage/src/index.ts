@@ -33,3 +33,6 @@ export {
   resolveRelative,
 } from './open-image.js';
 export { RawDevice, rawFormat } from './raw.js';
+export { qcow2Format } from './qcow2-format.js';
+export { Qcow2Device } from './qcow2-device.js';
+export { parseSize } from './qcow2-create.js';

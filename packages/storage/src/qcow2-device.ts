@@ -1,0 +1,536 @@
+import type { AllocationExtent, BlockDevice } from './block-device.js';
+import { checkRange, coalesceExtents } from './block-device.js';
+import { readBacking } from './backing.js';
+import { StorageError } from './errors.js';
+import type { HostFile } from './host-file.js';
+import type { CheckReport, FormatInfo, ImageDevice, SnapshotStore } from './image-format.js';
+import { compressCluster, decompressCluster } from './qcow2-compress.js';
+import { encodeCompressed, encodeStandard } from './qcow2-entries.js';
+import {
+  COMPAT_LAZY_REFCOUNTS,
+  COMPRESSION_ZSTD,
+  INCOMPAT_CORRUPT,
+  INCOMPAT_DIRTY,
+  INCOMPAT_EXTL2,
+  AUTOCLEAR_DATA_FILE_RAW,
+} from './qcow2-header.js';
+import type { Mapping, Qcow2Metadata } from './qcow2-metadata.js';
+
+/** Largest run of clusters read or written with one host I/O. */
+const MAX_RUN_BYTES = 4 << 20;
+
+/** Hooks the device delegates to sibling modules (check, snapshots, resize) without import cycles. */
+export interface Qcow2Extras {
+  check?: (device: Qcow2Device, repair: 'none' | 'leaks' | 'all') => Promise<CheckReport>;
+  snapshots?: (device: Qcow2Device) => SnapshotStore;
+  resize?: (device: Qcow2Device, newSize: number) => Promise<void>;
+}
+
+/**
+ * A qcow2 image (v2 or v3) as a block device: reads through L1/L2 tables (normal, zero, compressed
+ * clusters, extended L2 subclusters, backing file), and copy-on-write writes that allocate clusters
+ * at the end of the file. Metadata is written in an order that a killed writer can only leave leaked
+ * clusters behind: refcounts before the tables that point to a cluster, tables before refcounts are
+ * dropped. Requests are serialised, so callers may overlap them.
+ */
+export class Qcow2Device implements ImageDevice {
+  readonly format = 'qcow2';
+  readonly sectorSize = 512;
+  readonly snapshots: SnapshotStore | undefined;
+  private closed = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private dirtyMarked = false;
+  /** Compressed data is packed: the next free byte, and the end of the clusters taken for it. */
+  private compCursor = 0;
+  private compEnd = 0;
+  private lastCompressed: { host: number; data: Uint8Array } | undefined;
+
+  constructor(
+    readonly meta: Qcow2Metadata,
+    readonly backing: BlockDevice | undefined,
+    readonly readOnly: boolean,
+    private readonly extras: Qcow2Extras = {},
+    /** A view of an internal snapshot: reads go through this L1 table instead of the active one. */
+    private readonly viewL1?: Uint32Array,
+    private readonly viewSize?: number,
+  ) {
+    this.snapshots = extras.snapshots?.(this);
+  }
+
+  get size(): number {
+    return this.viewSize ?? this.meta.header.size;
+  }
+  get file(): HostFile {
+    return this.meta.file;
+  }
+  get backingFile(): string | undefined {
+    return this.meta.header.backingFile;
+  }
+  get backingFormat(): string | undefined {
+    return this.meta.header.backingFormat;
+  }
+  get clusterSize(): number {
+    return this.meta.clusterSize;
+  }
+  private get lazy(): boolean {
+    return (this.meta.header.compatible & COMPAT_LAZY_REFCOUNTS) !== 0;
+  }
+
+  /** Run `fn` after every earlier request: one request at a time touches the metadata. */
+  serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private live(what: string, writing: boolean): void {
+    if (this.closed) throw new StorageError('Closed', `${what} on a closed qcow2 image ${this.file.path}`);
+    if (writing && this.readOnly) throw new StorageError('ReadOnly', `${what} on qcow2 image ${this.file.path} opened read-only`);
+  }
+
+  read(offset: number, buffer: Uint8Array): Promise<void> {
+    this.live('read', false);
+    checkRange(this, offset, buffer.length, 'read');
+    return this.serialize(() => this.readAt(offset, buffer));
+  }
+
+  private async readHost(host: number, out: Uint8Array): Promise<void> {
+    const n = await this.meta.data.read(host, out);
+    if (n < out.length) {
+      throw new StorageError('Truncated', `${this.meta.data.path}: qcow2 data cluster at 0x${host.toString(16)} lies past the end of the file`);
+    }
+  }
+
+  private async compressed(m: Mapping): Promise<Uint8Array> {
+    if (this.lastCompressed?.host === m.host) return this.lastCompressed.data;
+    const fileSize = await this.file.size();
+    const length = Math.max(0, Math.min(m.compressedLength, fileSize - m.host));
+    const input = new Uint8Array(length);
+    await this.file.read(m.host, input);
+    const type = this.meta.header.compressionType === COMPRESSION_ZSTD ? COMPRESSION_ZSTD : 0;
+    const data = decompressCluster(type, input, this.clusterSize, `${this.file.path}: compressed cluster at 0x${m.host.toString(16)}`);
+    this.lastCompressed = { host: m.host, data };
+    return data;
+  }
+
+  /** Read without taking the queue (callers hold it). */
+  async readAt(offset: number, buffer: Uint8Array): Promise<void> {
+    const cs = this.clusterSize;
+    const l1 = this.viewL1 ?? this.meta.l1;
+    let pos = 0;
+    while (pos < buffer.length) {
+      const guest = offset + pos;
+      const cluster = Math.floor(guest / cs);
+      const within = guest - cluster * cs;
+      const n = Math.min(cs - within, buffer.length - pos);
+      const m = await this.meta.mappingIn(l1, cluster);
+      const out = buffer.subarray(pos, pos + n);
+      if (m.kind === 'normal' && m.allocBits === -1) {
+        let run = n;
+        while (pos + run < buffer.length && run < MAX_RUN_BYTES) {
+          const k = Math.ceil((within + run) / cs);
+          const next = await this.meta.mappingIn(l1, cluster + k);
+          if (next.kind !== 'normal' || next.allocBits !== -1 || next.host !== m.host + k * cs) break;
+          run += Math.min(cs, buffer.length - pos - run);
+        }
+        await this.readHost(m.host + within, buffer.subarray(pos, pos + run));
+        pos += run;
+        continue;
+      }
+      if (m.kind === 'compressed') out.set((await this.compressed(m)).subarray(within, within + n));
+      else if (this.meta.extendedL2) await this.readSubclusters(m, guest, within, out);
+      else if (m.kind === 'zero') out.fill(0);
+      else await readBacking(this.backing, guest, out);
+      pos += n;
+    }
+  }
+
+  private async readSubclusters(m: Mapping, guest: number, within: number, out: Uint8Array): Promise<void> {
+    const sub = this.meta.subclusterSize;
+    let done = 0;
+    while (done < out.length) {
+      const at = within + done;
+      const s = Math.floor(at / sub);
+      const n = Math.min(sub - (at - s * sub), out.length - done);
+      const part = out.subarray(done, done + n);
+      if (((m.allocBits >>> s) & 1) === 1) await this.readHost(m.host + at, part);
+      else if (((m.zeroBits >>> s) & 1) === 1) part.fill(0);
+      else await readBacking(this.backing, guest + done, part);
+      done += n;
+    }
+  }
+
+  private checkWritable(what: string): void {
+    if (this.viewL1 !== undefined) throw new StorageError('ReadOnly', `${what} on a snapshot view`);
+    if ((this.meta.header.incompatible & INCOMPAT_EXTL2) !== 0) {
+      throw new StorageError('Unsupported', `${this.file.path}: writing qcow2 images with extended L2 entries is not supported`);
+    }
+    if ((this.meta.header.incompatible & INCOMPAT_CORRUPT) !== 0) {
+      throw new StorageError('CorruptHeader', `${this.file.path}: qcow2 image is marked corrupt; repair it before writing`);
+    }
+  }
+
+  /** Before the first metadata change of an image with lazy refcounts, set the dirty bit. */
+  private async beforeMetadataChange(): Promise<void> {
+    if (!this.lazy || this.dirtyMarked) return;
+    this.meta.header.incompatible |= INCOMPAT_DIRTY;
+    await this.meta.writeIncompatible();
+    await this.file.flush();
+    this.dirtyMarked = true;
+  }
+
+  private async syncRefcounts(): Promise<void> {
+    if (!this.lazy) await this.meta.refcounts.sync();
+  }
+
+  write(offset: number, data: Uint8Array): Promise<void> {
+    this.live('write', true);
+    checkRange(this, offset, data.length, 'write');
+    this.checkWritable('write');
+    return this.serialize(() => this.writeAt(offset, data));
+  }
+
+  private async writeAt(offset: number, data: Uint8Array): Promise<void> {
+    const cs = this.clusterSize;
+    let pos = 0;
+    while (pos < data.length) {
+      const guest = offset + pos;
+      const cluster = Math.floor(guest / cs);
+      const within = guest - cluster * cs;
+      const m = await this.meta.mapping(cluster);
+      if (m.kind === 'normal' && m.copied) {
+        let run = Math.min(cs - within, data.length - pos);
+        while (pos + run < data.length && run < MAX_RUN_BYTES) {
+          const k = Math.ceil((within + run) / cs);
+          const next = await this.meta.mapping(cluster + k);
+          if (next.kind !== 'normal' || !next.copied || next.host !== m.host + k * cs) break;
+          run += Math.min(cs, data.length - pos - run);
+        }
+        if (!this.meta.externalData) this.meta.guardMetadataWrite(m.host, 'data cluster');
+        await this.meta.data.write(m.host + within, data.subarray(pos, pos + run));
+        pos += run;
+        continue;
+      }
+      pos += await this.allocateRun(cluster, within, m, data.subarray(pos));
+    }
+  }
+
+  /**
+   * Write into a run of clusters that each need a new host cluster (unallocated, zero, compressed or
+   * shared with a snapshot), starting with `first` (mapped as `m`). Returns the bytes consumed.
+   */
+  private async allocateRun(first: number, within: number, m: Mapping, data: Uint8Array): Promise<number> {
+    const cs = this.clusterSize;
+    const olds: Mapping[] = [m];
+    let consumed = Math.min(cs - within, data.length);
+    while (consumed < data.length && olds.length * cs < MAX_RUN_BYTES) {
+      const next = await this.meta.mapping(first + olds.length);
+      if (next.kind === 'normal' && next.copied) break;
+      olds.push(next);
+      consumed += Math.min(cs, data.length - consumed);
+    }
+    const count = olds.length;
+    const buf = new Uint8Array(count * cs);
+    const guestStart = first * cs;
+    // Partial head or tail clusters keep their old content (from this image, its backing, or zeros).
+    if (within !== 0) await this.readAt(guestStart, buf.subarray(0, Math.min(cs, this.size - guestStart)));
+    const end = within + consumed;
+    if (end % cs !== 0 && (count > 1 || within === 0)) {
+      const lastStart = (count - 1) * cs;
+      const lastLen = Math.min(cs, this.size - (guestStart + lastStart));
+      await this.readAt(guestStart + lastStart, buf.subarray(lastStart, lastStart + lastLen));
+    }
+    buf.set(data.subarray(0, consumed), within);
+    await this.beforeMetadataChange();
+    const host = this.meta.externalData ? guestStart : await this.meta.refcounts.allocate(count);
+    await this.syncRefcounts();
+    await this.meta.data.write(host, guestStart + count * cs > this.size && this.meta.externalData ? buf.subarray(0, this.size - guestStart) : buf);
+    await this.setMappings(first, count, (i) => encodeStandard(host + i * cs, true, false));
+    await this.releaseAll(olds);
+    return consumed;
+  }
+
+  /** Point `count` clusters from `first` at new entries, then write the changed L2 tables. */
+  private async setMappings(first: number, count: number, entry: (i: number) => [number, number]): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const cluster = first + i;
+      const table = await this.meta.l2ForWrite(Math.floor(cluster / this.meta.l2Entries));
+      const [hi, lo] = entry(i);
+      this.meta.setEntry(table, cluster % this.meta.l2Entries, hi, lo);
+    }
+    await this.meta.syncL2();
+  }
+
+  /** Drop the references the old mappings held (after the tables no longer point there). */
+  private async releaseAll(olds: readonly Mapping[]): Promise<void> {
+    let changed = false;
+    for (const old of olds) changed = (await this.release(old)) || changed;
+    if (changed) await this.syncRefcounts();
+  }
+
+  private async release(old: Mapping): Promise<boolean> {
+    if (this.meta.externalData) return false;
+    const cs = this.clusterSize;
+    if ((old.kind === 'normal' || old.kind === 'zero') && old.host !== 0) {
+      await this.meta.refcounts.adjust(old.host, 1, -1);
+      return true;
+    }
+    if (old.kind === 'compressed') {
+      const firstCluster = Math.floor(old.host / cs);
+      const lastCluster = Math.floor((old.host + old.compressedLength - 1) / cs);
+      await this.meta.refcounts.adjust(firstCluster * cs, lastCluster - firstCluster + 1, -1);
+      if (this.lastCompressed?.host === old.host) this.lastCompressed = undefined;
+      return true;
+    }
+    return false;
+  }
+
+  writeZeroes(offset: number, length: number): Promise<void> {
+    this.live('writeZeroes', true);
+    checkRange(this, offset, length, 'writeZeroes');
+    this.checkWritable('writeZeroes');
+    return this.serialize(() => this.zeroAt(offset, length, false));
+  }
+
+  discard(offset: number, length: number): Promise<void> {
+    this.live('discard', true);
+    checkRange(this, offset, length, 'discard');
+    this.checkWritable('discard');
+    return this.serialize(() => this.zeroAt(offset, length, true));
+  }
+
+  /** `writeZeroes` for callers that already hold the queue (resize). */
+  zeroLocked(offset: number, length: number): Promise<void> {
+    return this.zeroAt(offset, length, false);
+  }
+
+  /**
+   * Zero whole clusters through the tables (a zero cluster in v3; unallocated in v2 without a backing
+   * file) and partial ones by writing zeros; `discardOnly` skips what cannot be deallocated.
+   */
+  private async zeroAt(offset: number, length: number, discardOnly: boolean): Promise<void> {
+    const cs = this.clusterSize;
+    const v3 = this.meta.header.version === 3;
+    const canDrop = v3 || this.backing === undefined;
+    let pos = 0;
+    while (pos < length) {
+      const guest = offset + pos;
+      const cluster = Math.floor(guest / cs);
+      const within = guest - cluster * cs;
+      const clusterEnd = Math.min(cs, this.size - cluster * cs);
+      const n = Math.min(clusterEnd - within, length - pos);
+      if (within === 0 && n === clusterEnd && canDrop && !this.meta.externalData) {
+        const m = await this.meta.mapping(cluster);
+        if (m.kind !== 'zero' || m.host !== 0) {
+          if (m.kind !== 'unallocated' || (v3 && this.backing !== undefined)) {
+            await this.beforeMetadataChange();
+            await this.setMappings(cluster, 1, () => (v3 ? encodeStandard(0, false, true) : [0, 0]));
+            await this.releaseAll([m]);
+          }
+        }
+      } else if (!discardOnly) {
+        await this.writeAt(guest, new Uint8Array(n));
+      }
+      pos += n;
+    }
+  }
+
+  /** Store one whole guest cluster compressed (for `convert -c`); the cluster must not be allocated yet. */
+  writeCompressed(offset: number, data: Uint8Array): Promise<void> {
+    this.live('writeCompressed', true);
+    this.checkWritable('writeCompressed');
+    const cs = this.clusterSize;
+    if (offset % cs !== 0 || (data.length !== cs && offset + data.length !== this.size) || data.length > cs) {
+      throw new StorageError('InvalidArgument', `writeCompressed needs one whole cluster at a cluster boundary (offset ${offset}, ${data.length} bytes)`);
+    }
+    checkRange(this, offset, data.length, 'writeCompressed');
+    if (this.meta.externalData) throw new StorageError('Unsupported', 'compressed clusters cannot live in an external data file');
+    let full = data;
+    if (data.length < cs) {
+      full = new Uint8Array(cs);
+      full.set(data);
+    }
+    return compressCluster(full).then((packed) => this.serialize(() => this.storeCompressed(offset, full, packed)));
+  }
+
+  private async storeCompressed(offset: number, data: Uint8Array, packed: Uint8Array | undefined): Promise<void> {
+    const cs = this.clusterSize;
+    const cluster = offset / cs;
+    const m = await this.meta.mapping(cluster);
+    if (m.kind === 'normal' || m.kind === 'compressed') {
+      throw new StorageError('Unsupported', `compressed write to guest cluster ${cluster}, which is already allocated`);
+    }
+    if (packed === undefined) return this.writeAt(offset, data.subarray(0, Math.min(cs, this.size - offset)));
+    await this.beforeMetadataChange();
+    const bytes = Math.ceil(packed.length / 512) * 512;
+    const refs = this.meta.refcounts;
+    let host = this.compCursor;
+    if (host === 0 || host + bytes > this.compEnd) {
+      if (host !== 0 && this.compEnd === refs.end && host < this.compEnd) {
+        // Continue into freshly taken clusters right after the current one.
+        const extra = Math.ceil((host + bytes - this.compEnd) / cs);
+        const at = await refs.allocate(extra);
+        if (at !== this.compEnd) host = at;
+        else await refs.adjust(Math.floor(host / cs) * cs, 1, 1);
+        this.compEnd = at + extra * cs;
+      } else {
+        const count = Math.ceil(bytes / cs);
+        host = await refs.allocate(count);
+        this.compEnd = host + count * cs;
+      }
+    } else {
+      await refs.adjust(Math.floor(host / cs) * cs, Math.floor((host + bytes - 1) / cs) - Math.floor(host / cs) + 1, 1);
+    }
+    this.compCursor = host + bytes;
+    await this.syncRefcounts();
+    const out = new Uint8Array(bytes);
+    out.set(packed);
+    await this.file.write(host, out);
+    await this.setMappings(cluster, 1, () => encodeCompressed(host, packed.length, this.meta.clusterBits));
+    await this.releaseAll([m]);
+  }
+
+  allocation(offset: number, length: number): Promise<AllocationExtent[]> {
+    this.live('allocation', false);
+    checkRange(this, offset, length, 'allocation');
+    return this.serialize(() => this.allocationAt(offset, length));
+  }
+
+  private async allocationAt(offset: number, length: number): Promise<AllocationExtent[]> {
+    const cs = this.clusterSize;
+    const l1 = this.viewL1 ?? this.meta.l1;
+    const out: AllocationExtent[] = [];
+    let pos = 0;
+    while (pos < length) {
+      const guest = offset + pos;
+      const cluster = Math.floor(guest / cs);
+      const within = guest - cluster * cs;
+      const n = Math.min(cs - within, length - pos);
+      const m = await this.meta.mappingIn(l1, cluster);
+      const step = this.meta.extendedL2 && m.kind !== 'compressed' ? this.meta.subclusterSize : cs;
+      for (let done = 0; done < n; ) {
+        const at = within + done;
+        const s = Math.floor(at / step);
+        const len = Math.min(step - (at - s * step), n - done);
+        const sub = this.meta.extendedL2 && step < cs;
+        const kind = !sub ? m.kind : ((m.allocBits >>> s) & 1) === 1 ? 'normal' : ((m.zeroBits >>> s) & 1) === 1 ? 'zero' : 'unallocated';
+        const ext: AllocationExtent = { offset: guest + done, length: len, status: 'unallocated', depth: 0 };
+        if (kind === 'normal') Object.assign(ext, { status: 'data', hostOffset: m.host + at });
+        else if (kind === 'compressed') ext.status = 'data';
+        else if (kind === 'zero') ext.status = 'zero';
+        out.push(ext);
+        done += len;
+      }
+      pos += n;
+    }
+    const merged = coalesceExtents(out);
+    if (this.backing === undefined) return merged;
+    const result: AllocationExtent[] = [];
+    for (const e of merged) {
+      if (e.status !== 'unallocated') {
+        result.push(e);
+        continue;
+      }
+      const inside = Math.max(0, Math.min(e.length, this.backing.size - e.offset));
+      if (inside > 0) {
+        for (const b of await this.backing.allocation(e.offset, inside)) result.push({ ...b, depth: b.depth + 1 });
+      }
+      if (inside < e.length) result.push({ offset: e.offset + inside, length: e.length - inside, status: 'zero', depth: 1 });
+    }
+    return coalesceExtents(result);
+  }
+
+  flush(): Promise<void> {
+    this.live('flush', false);
+    return this.serialize(() => this.flushAt());
+  }
+
+  private async flushAt(): Promise<void> {
+    if (this.readOnly) return;
+    await this.meta.refcounts.sync();
+    await this.meta.syncL2();
+    await this.file.flush();
+    if (this.meta.data !== this.file) await this.meta.data.flush();
+    if (this.dirtyMarked) {
+      this.meta.header.incompatible &= ~INCOMPAT_DIRTY;
+      await this.meta.writeIncompatible();
+      await this.file.flush();
+      this.dirtyMarked = false;
+    }
+  }
+
+  async info(): Promise<FormatInfo> {
+    this.live('info', false);
+    const h = this.meta.header;
+    const data: Record<string, unknown> = { compat: h.version === 3 ? '1.1' : '0.10' };
+    data['compression-type'] = h.compressionType === COMPRESSION_ZSTD ? 'zstd' : 'zlib';
+    if (h.version === 3) {
+      data['lazy-refcounts'] = (h.compatible & COMPAT_LAZY_REFCOUNTS) !== 0;
+    }
+    data['refcount-bits'] = this.meta.refcounts.refcountBits;
+    if (h.version === 3) {
+      data.corrupt = (h.incompatible & INCOMPAT_CORRUPT) !== 0;
+      data['extended-l2'] = this.meta.extendedL2;
+    }
+    if (h.dataFile !== undefined) {
+      data['data-file'] = h.dataFile;
+      data['data-file-raw'] = (h.autoclear & AUTOCLEAR_DATA_FILE_RAW) !== 0;
+    }
+    return {
+      clusterSize: this.clusterSize,
+      dirty: (h.incompatible & INCOMPAT_DIRTY) !== 0,
+      formatSpecific: { type: 'qcow2', data },
+      snapshots: this.snapshots === undefined ? undefined : await this.snapshots.list(),
+    };
+  }
+
+  check(options: { repair: 'none' | 'leaks' | 'all' }): Promise<CheckReport> {
+    this.live('check', options.repair !== 'none');
+    const check = this.extras.check;
+    if (check === undefined) throw new StorageError('Unsupported', 'qcow2 check is not available');
+    return this.serialize(async () => {
+      await this.flushAt();
+      return check(this, options.repair);
+    });
+  }
+
+  resize(newSize: number): Promise<void> {
+    this.live('resize', true);
+    this.checkWritable('resize');
+    const resize = this.extras.resize;
+    if (resize === undefined) throw new StorageError('Unsupported', 'qcow2 resize is not available');
+    return this.serialize(() => resize(this, newSize));
+  }
+
+  setBackingFile(name: string | undefined, format: string | undefined): Promise<void> {
+    this.live('setBackingFile', true);
+    this.checkWritable('setBackingFile');
+    return this.serialize(async () => {
+      this.meta.header.backingFile = name;
+      this.meta.header.backingFormat = name === undefined ? undefined : format;
+      await this.meta.writeHeader();
+      await this.file.flush();
+    });
+  }
+
+  /** A read-only device over another L1 table (an internal snapshot). */
+  view(l1: Uint32Array, size: number): Qcow2Device {
+    return new Qcow2Device(this.meta, this.backing, true, {}, l1, size);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.viewL1 !== undefined) {
+      this.closed = true;
+      return;
+    }
+    try {
+      await this.serialize(() => this.flushAt());
+    } finally {
+      this.closed = true;
+      await this.file.close();
+      if (this.meta.data !== this.file) await this.meta.data.close();
+      await this.backing?.close();
+    }
+  }
+}
