@@ -176,14 +176,16 @@ describe('interrupt shadow', () => {
   }
 
   it('MOV SS holds interrupts off for one instruction', () => {
-    let m!: TestMachine;
-    m = machine('p6', [0x8e, 0xd0, 0x90, 0x90, 0xf4], pendingAfter(() => m, 1)); // mov ss, ax; nop; nop
+    const ref: { m?: TestMachine } = {};
+    const m = machine('p6', [0x8e, 0xd0, 0x90, 0x90, 0xf4], pendingAfter(() => ref.m!, 1)); // mov ss, ax; nop; nop
+    ref.m = m;
     m.cpu.setState({ eax: STACK_SEG, eflags: IF | 2 });
     m.cpu.run(10);
     expect(vectorTaken(m)).toBe(0x20);
     expect(frame(m)[0]).toBe(3); // after the NOP, not after MOV SS
-    let n!: TestMachine;
-    n = machine('p6', [0x89, 0xc0, 0x90, 0x90, 0xf4], pendingAfter(() => n, 1)); // mov ax, ax: no shadow
+    const ref2: { m?: TestMachine } = {};
+    const n = machine('p6', [0x89, 0xc0, 0x90, 0x90, 0xf4], pendingAfter(() => ref2.m!, 1)); // mov ax, ax: no shadow
+    ref2.m = n;
     n.cpu.setState({ eflags: IF | 2 });
     n.cpu.run(10);
     expect(frame(n)[0]).toBe(2);
