@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { LabError } from '../errors.js';
 import {
   MOO_REGS16,
@@ -65,13 +65,14 @@ class Cursor {
     this.pos += n;
     return out;
   }
-  /** Iterates the chunks of this cursor's range, calling `visit` with a cursor over each payload. */
-  chunks(visit: (type: string, body: Cursor) => void): void {
+  /** Iterates the chunks; with `stopAtTruncated`, a chunk cut off by the end of the data ends the walk. */
+  chunks(visit: (type: string, body: Cursor) => void, stopAtTruncated = false): void {
     while (this.pos + CHUNK_HEADER <= this.end) {
       const type = this.id();
       const length = this.u32();
       const bodyEnd = this.pos + length;
       if (bodyEnd > this.end) {
+        if (stopAtTruncated) return;
         throw new LabError('BadMooFile', `${this.where}: chunk '${type}' at ${this.pos - CHUNK_HEADER} runs past its parent (length ${length})`);
       }
       visit(type, new Cursor(this.view, this.pos, bodyEnd, `${this.where}/${type.trim()}`));
@@ -185,19 +186,41 @@ function readMeta(c: Cursor): MooMeta {
   return { major, minor, cpuType, opcode, mnemonic, testCount, cpuMode };
 }
 
+export interface ReadMooOptions {
+  /** Read only the first N tests (a gzip file is then only decompressed as far as needed). */
+  limit?: number;
+}
+
+/** Bytes of compressed input tried first per requested test when reading a prefix. */
+const PREFIX_BYTES_PER_TEST = 1024;
+
+function gunzip(data: Uint8Array, source: string, prefix: boolean): Uint8Array {
+  try {
+    // A prefix of a gzip stream inflates to a prefix of the data with a sync flush.
+    return prefix ? gunzipSync(data, { finishFlush: zlibConstants.Z_SYNC_FLUSH }) : gunzipSync(data);
+  } catch (cause) {
+    throw new LabError('BadMooFile', `${source}: gzip stream is corrupt`, { cause });
+  }
+}
+
 /**
  * Parses a MOO file (gzip-compressed or not) from `data`. Unknown chunks are skipped; a truncated or
  * inconsistent file is a `LabError('BadMooFile')` naming `source` and the offending chunk.
  */
-export function readMoo(data: Uint8Array, source = 'MOO'): MooFile {
-  let raw: Uint8Array = data;
-  if (raw.length >= 2 && raw[0] === GZIP_MAGIC0 && raw[1] === GZIP_MAGIC1) {
-    try {
-      raw = gunzipSync(raw);
-    } catch (cause) {
-      throw new LabError('BadMooFile', `${source}: gzip stream is corrupt`, { cause });
+export function readMoo(data: Uint8Array, source = 'MOO', options: ReadMooOptions = {}): MooFile {
+  const limit = options.limit;
+  const gz = data.length >= 2 && data[0] === GZIP_MAGIC0 && data[1] === GZIP_MAGIC1;
+  if (gz && limit !== undefined) {
+    // Inflate growing prefixes until they hold `limit` whole tests (or the file ends).
+    for (let size = Math.max(4096, limit * PREFIX_BYTES_PER_TEST); size < data.length; size *= 2) {
+      const file = parseMoo(gunzip(data.subarray(0, size), source, true), source, limit, true);
+      if (file.tests.length >= limit) return file;
     }
   }
+  return parseMoo(gz ? gunzip(data, source, false) : data, source, limit, false);
+}
+
+function parseMoo(raw: Uint8Array, source: string, limit: number | undefined, partial: boolean): MooFile {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const top = new Cursor(view, 0, raw.byteLength, source);
   if (raw.byteLength < CHUNK_HEADER || top.id() !== 'MOO ') {
@@ -211,7 +234,9 @@ export function readMoo(data: Uint8Array, source = 'MOO'): MooFile {
   let meta: MooMeta | undefined;
   let regMasks: MooRegisters | undefined;
   const tests: MooTest[] = [];
+  const max = limit ?? Infinity;
   top.chunks((type, body) => {
+    if (tests.length >= max) return;
     switch (type) {
       case 'MOO ':
         formatMajor = body.u8();
@@ -235,8 +260,8 @@ export function readMoo(data: Uint8Array, source = 'MOO'): MooFile {
       default:
         break;
     }
-  });
-  if (declared >= 0 && declared !== tests.length) {
+  }, partial);
+  if (limit === undefined && declared >= 0 && declared !== tests.length) {
     throw new LabError('BadMooFile', `${source}: header declares ${declared} tests, file holds ${tests.length}`);
   }
   return { formatMajor, formatMinor, cpuId, meta, regMasks, tests };

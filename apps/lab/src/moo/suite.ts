@@ -95,7 +95,7 @@ export function runMooSuite(options: MooSuiteOptions): MooSuiteResult {
     } catch (cause) {
       throw new LabError('Io', `cannot read ${path}`, { cause });
     }
-    const moo = readMoo(data, path);
+    const moo = readMoo(data, path, options.limit !== undefined ? { limit: options.limit } : {});
     const info = metadata.info(stem);
     const result: MooFileResult = { stem, status: info.status, passed: 0, failed: 0, revoked: 0, firstFailure: null };
     const count = options.limit === undefined ? moo.tests.length : Math.min(options.limit, moo.tests.length);
