@@ -142,6 +142,14 @@ export class StateReader {
     fail(this.device, field, problem);
   }
 
+  /** A Uint32Array of exactly `length` words (bitmaps such as an APIC's IRR). */
+  words(field: string, length: number): Uint32Array {
+    const v = this.record[field];
+    if (!(v instanceof Uint32Array)) fail(this.device, field, `must be a Uint32Array, got ${describe(v)}`);
+    if (v.length !== length) fail(this.device, field, `must hold ${length} words, got ${v.length}`);
+    return v;
+  }
+
   /** An array of integers in `[min, max]` of exactly `length` entries (or at most, when not exact). */
   ints(field: string, length: number, min: number, max: number, exact = true): number[] {
     const v = this.record[field];

@@ -162,3 +162,21 @@ export {
 } from './pci-host.js';
 export { I440fx, I440FX_VENDOR_ID, I440FX_DEVICE_ID, I440FX_PAM0, I440FX_PAM_COUNT, I440FX_SMRAM } from './i440fx.js';
 export { Piix3, PIIX3_VENDOR_ID, PIIX3_DEVICE_ID, PIIX3_PIRQRC, PIRQRC_DISABLE, PIIX3_APICBASE } from './piix3.js';
+export {
+  LocalApic,
+  LAPIC_VERSION,
+  LVT_MASKED,
+  SVR_ENABLE,
+  APIC_BASE_BSP,
+  APIC_BASE_ENABLE,
+  APIC_DEFAULT_BASE,
+  DELIVERY_FIXED,
+  DELIVERY_LOWEST,
+  DELIVERY_SMI,
+  DELIVERY_NMI,
+  DELIVERY_INIT,
+  DELIVERY_STARTUP,
+  DELIVERY_EXTINT,
+  type ApicMessageSink,
+} from './lapic.js';
+export { IoApic, IOAPIC_PINS, IOAPIC_VERSION, RTE_MASKED, isaIrqToIoApicPin } from './ioapic.js';
