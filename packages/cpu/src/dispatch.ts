@@ -11,6 +11,7 @@ import * as shift from './ops/shift.js';
 import * as stack from './ops/stack.js';
 import * as str from './ops/string.js';
 import * as system from './ops/system.js';
+import * as sysregs from './ops/sysregs.js';
 
 /**
  * How one decoder `Code` executes: the handler for its register form and for its memory form, the
@@ -18,7 +19,8 @@ import * as system from './ops/system.js';
  *
  * Layout letters, one per decoded operand in order: `m` r/m (register number or memory operand),
  * `r` register, `s` segment register (into `ext`), `i` immediate, `j` second immediate (into `imm2`),
- * `b` near branch (into `rel`), `f` far pointer (selector into `ext`, offset into `imm`), `x` ignored.
+ * `b` near branch (into `rel`), `f` far pointer (selector into `ext`, offset into `imm`), `c` control or
+ * debug register number (into `ext`), `x` ignored.
  */
 export interface ExecSpec {
   reg: Handler | null;
@@ -216,3 +218,18 @@ def(['In_AL_DX', 'In_AX_DX', 'In_EAX_DX'], system.inPort, null, 'xx', 1);
 def(['Out_imm8_AL', 'Out_imm8_AX', 'Out_imm8_EAX'], system.outPort, null, 'ix', 0);
 def(['Out_DX_AL', 'Out_DX_AX', 'Out_DX_EAX'], system.outPort, null, 'xx', 1);
 def('Cpuid', system.cpuid, null, '', 0, { minGen: 4 });
+def(['Invd', 'Wbinvd'], system.nop, null, '', 0, { minGen: 4 });
+def('Invlpg_m', null, system.nop, 'm', 0, { minGen: 4 });
+
+// --- system registers (what real mode can use; protected mode is not modelled yet) ----------------
+def(['Lgdt_m1632_16', 'Lgdt_m1632'], null, sysregs.lgdt, 'm', 0, { minGen: 2 });
+def(['Lidt_m1632_16', 'Lidt_m1632'], null, sysregs.lgdt, 'm', 1, { minGen: 2 });
+def(['Sgdt_m1632_16', 'Sgdt_m1632'], null, sysregs.sgdt, 'm', 0, { minGen: 2 });
+def(['Sidt_m1632_16', 'Sidt_m1632'], null, sysregs.sgdt, 'm', 1, { minGen: 2 });
+def(['Smsw_rm16', 'Smsw_r32m16'], sysregs.smswR, sysregs.smswM, 'm', 0, { minGen: 2 });
+def(['Lmsw_rm16', 'Lmsw_r32m16'], sysregs.lmswR, sysregs.lmswM, 'm', 0, { minGen: 2 });
+def('Clts', sysregs.clts, null, '', 0, { minGen: 2 });
+def('Mov_r32_cr', sysregs.movFromSys, null, 'mc', 0, { minGen: 3, imm2: 0 });
+def('Mov_cr_r32', sysregs.movToSys, null, 'cm', 0, { minGen: 3, imm2: 0 });
+def('Mov_r32_dr', sysregs.movFromSys, null, 'mc', 0, { minGen: 3, imm2: 1 });
+def('Mov_dr_r32', sysregs.movToSys, null, 'cm', 0, { minGen: 3, imm2: 1 });

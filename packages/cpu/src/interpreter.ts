@@ -321,6 +321,9 @@ export function buildOp(insn: Instruction, spec: ExecSpec): Op {
       case 0x62: // b
         op.rel = (insn.targetLo - insn.nextIpLo) | 0;
         break;
+      case 0x63: // c
+        if (kind === OpKind.Register) op.ext = reg & 31;
+        break;
       case 0x66: // f
         op.ext = insn.farSelector;
         op.imm = insn.farOffset | 0;

@@ -88,6 +88,25 @@ describe('real-mode interrupts and exceptions', () => {
     expect(frame(m)).toEqual([2, CODE_SEG, IF | 2]);
   });
 
+  it('LIDT moves the interrupt vector table (286 and later)', () => {
+    const m = machine('286', [0x0f, 0x01, 0x1e, 0x00, 0x01, 0xcd, 0x10]); // lidt [0100h]; int 10h
+    m.poke(0x30100, [0xff, 0x03, 0x00, 0x00, 0x06]); // limit 3FFh, base 060000h
+    m.mem.write16(0x60000 + 0x10 * 4, 0x0042); // vector 10h -> 5000:0042 (the HLT of "vector 42h")
+    m.mem.write16(0x60000 + 0x10 * 4 + 2, HANDLER_SEG);
+    m.cpu.run(10);
+    expect(vectorTaken(m)).toBe(0x42);
+    expect(m.cpu.getState().idtr).toEqual({ base: 0x60000, limit: 0x3ff });
+  });
+
+  it('SMSW reads CR0 and MOV to/from CR0 works on the 386', () => {
+    const m = machine('386', [0x0f, 0x01, 0xe0, 0xf4]); // smsw ax
+    m.cpu.run(10);
+    expect(m.cpu.getState().eax & 0xffff).toBe(0x10);
+    const c = machine('486', [0x0f, 0x20, 0xc0, 0x66, 0x83, 0xc8, 0x02, 0x0f, 0x22, 0xc0, 0xf4]); // mov eax,cr0; or eax,2; mov cr0,eax
+    c.cpu.run(10);
+    expect(c.cpu.getState().cr0).toBe(0x60000012);
+  });
+
   it('divide error: the 8086 returns past the DIV, later CPUs to the DIV', () => {
     for (const [model, ip] of [['8086', 2], ['286', 0], ['p6', 0]] as const) {
       const m = machine(model, [0xf6, 0xf3]); // div bl

@@ -24,9 +24,9 @@ export interface CpuModel {
   readonly has486: boolean;
   /** CPUID exists (late 486 and later; the 486 model here is a late one with CPUID). */
   readonly hasCpuid: boolean;
-  /** Pentium and later: CMPXCHG8B, RDTSC, RDMSR/WRMSR. */
+  /** Pentium and later: CMPXCHG8B. */
   readonly hasPentium: boolean;
-  /** P6 and later: CMOVcc, UD2-class additions. */
+  /** P6 and later: CMOVcc, long NOP (0F 1F). */
   readonly hasP6: boolean;
   /** FLAGS bits that read as 1 whatever is written (bit 1 always; bits 12-15 on the 8086). */
   readonly flagsFixedOne: number;
@@ -42,9 +42,10 @@ const CF = 1 << 0, PF = 1 << 2, AF = 1 << 4, ZF = 1 << 6, SF = 1 << 7, TF = 1 <<
 const DF = 1 << 10, OF = 1 << 11, IOPL = 3 << 12, NT = 1 << 14, AC = 1 << 18, ID = 1 << 21;
 const BASIC = CF | PF | AF | ZF | SF | TF | IF | DF | OF;
 
-// CPUID.1:EDX bits (Intel SDM vol. 2A, CPUID, table 3-11). Only features this package implements.
-const FEAT_TSC = 1 << 4;
+// CPUID.1:EDX bits (Intel SDM vol. 2A, CPUID, table 3-11). Only features this package implements
+// (TSC, MSR, PAE and the rest arrive with protected mode and the machine's clock).
 const FEAT_CX8 = 1 << 8;
+const FEAT_CMOV = 1 << 15;
 
 const base = {
   opcodeAliases8086: false,
@@ -95,7 +96,7 @@ const MODELS: Readonly<Record<CpuModelName, CpuModel>> = {
     hasPentium: true,
     flagsWritable: BASIC | IOPL | NT | AC | ID,
     cpuidSignature: 0x0000_0543, // family 5, model 4, stepping 3
-    cpuidFeatures: FEAT_TSC | FEAT_CX8,
+    cpuidFeatures: FEAT_CX8,
   },
   p6: {
     ...base,
@@ -107,7 +108,7 @@ const MODELS: Readonly<Record<CpuModelName, CpuModel>> = {
     hasP6: true,
     flagsWritable: BASIC | IOPL | NT | AC | ID,
     cpuidSignature: 0x0000_0633, // family 6, model 3 (Pentium II class)
-    cpuidFeatures: FEAT_TSC | FEAT_CX8 | (1 << 15), // CMOV
+    cpuidFeatures: FEAT_CX8 | FEAT_CMOV,
   },
 };
 
