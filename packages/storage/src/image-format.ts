@@ -127,6 +127,8 @@ export interface ImageDevice extends BlockDevice {
   check?(options: { repair: 'none' | 'leaks' | 'all' }): Promise<CheckReport>;
   /** Change the virtual size (growing reads as zeros). */
   resize?(newSize: number): Promise<void>;
+  /** Drop every allocation of this layer, so all of it reads from the backing file again (`commit`). */
+  makeEmpty?(): Promise<void>;
   /** Rewrite the backing file name in the header (`rebase`); no data is copied. */
   setBackingFile?(name: string | undefined, format: string | undefined): Promise<void>;
   readonly snapshots?: SnapshotStore;

@@ -36,3 +36,8 @@ export { RawDevice, rawFormat } from './raw.js';
 export { qcow2Format } from './qcow2-format.js';
 export { Qcow2Device } from './qcow2-device.js';
 export { parseSize } from './qcow2-create.js';
+export { imageInfo, type ImageInfoJson } from './image-info.js';
+export { copyImage, type CopyOptions } from './convert.js';
+export { compareImages, type CompareResult } from './compare.js';
+export { measureImage, type MeasureResult } from './measure.js';
+export { commitImage, rebaseImage } from './chain-ops.js';

@@ -513,6 +513,31 @@ export class Qcow2Device implements ImageDevice {
     });
   }
 
+  /** Unmap every cluster of the active table (they read from the backing file again). */
+  makeEmpty(): Promise<void> {
+    this.live('makeEmpty', true);
+    this.checkWritable('makeEmpty');
+    return this.serialize(async () => {
+      const meta = this.meta;
+      for (let i = 0; i < meta.header.l1Size; i++) {
+        if (meta.l1[i * 2 + 1] === 0 && (meta.l1[i * 2] & 0x00ff_ffff) === 0) continue;
+        const olds: Mapping[] = [];
+        const table = await meta.l2ForWrite(i);
+        for (let j = 0; j < meta.l2Entries; j++) {
+          const m = meta.entry(table, j);
+          if (m.kind === 'unallocated' && m.host === 0) continue;
+          olds.push(m);
+          meta.setEntry(table, j, 0, 0);
+        }
+        if (olds.length === 0) continue;
+        await this.beforeMetadataChange();
+        await meta.syncL2();
+        await this.releaseAll(olds);
+      }
+      await this.flushAt();
+    });
+  }
+
   /** A read-only device over another L1 table (an internal snapshot). */
   view(l1: Uint32Array, size: number): Qcow2Device {
     return new Qcow2Device(this.meta, this.backing, true, {}, l1, size);

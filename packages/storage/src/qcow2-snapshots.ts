@@ -209,7 +209,7 @@ export class Qcow2Snapshots implements SnapshotStore {
         vmClockNsec: 0,
         vmStateSize: 0,
         diskSize: meta.header.size,
-        icount: undefined,
+        icount: 0, // what qemu-img writes outside a running VM
         extraRest: new Uint8Array(0),
       };
       await this.storeTable([...this.table, snap]);

@@ -1,4 +1,5 @@
 import type { CliCommand } from '../command.js';
+import { imgCommand } from './img.js';
 
 /** Every `tsvm` sub-command, in the order `tsvm --help` lists them. */
-export const COMMANDS: readonly CliCommand[] = [];
+export const COMMANDS: readonly CliCommand[] = [imgCommand];

@@ -1,0 +1,43 @@
+import { resolve } from 'node:path';
+import type { ImageDevice } from '@tsvm/storage';
+import { openImage, parseSize } from '@tsvm/storage';
+import type { CliIo } from '../../command.js';
+import { CliError } from '../../errors.js';
+
+/** A path as the user wrote it, resolved against the working directory of the command. */
+export function hostPath(io: CliIo, path: string): string {
+  return resolve(io.cwd, path);
+}
+
+/** Open an image named on the command line. */
+export function open(
+  io: CliIo,
+  path: string,
+  options: { format?: string; readOnly?: boolean; backing?: boolean } = {},
+): Promise<ImageDevice> {
+  return openImage(hostPath(io, path), { format: options.format, readOnly: options.readOnly ?? true, backing: options.backing ?? true });
+}
+
+/** Run `fn` with an open image and close it afterwards, whatever happens. */
+export async function withImage<T>(
+  io: CliIo,
+  path: string,
+  options: { format?: string; readOnly?: boolean; backing?: boolean },
+  fn: (device: ImageDevice) => Promise<T>,
+): Promise<T> {
+  const device = await open(io, path, options);
+  try {
+    return await fn(device);
+  } finally {
+    await device.close();
+  }
+}
+
+/** A size argument: bytes, or with a k/M/G/T/P/E suffix (binary), as qemu-img reads it. */
+export function sizeArg(text: string, what = 'size'): number {
+  try {
+    return parseSize(text, what);
+  } catch (err) {
+    throw new CliError('Usage', `invalid ${what} '${text}' (use bytes or a k, M, G, T suffix)`, { cause: err });
+  }
+}

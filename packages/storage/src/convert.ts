@@ -1,0 +1,122 @@
+import type { BlockDevice } from './block-device.js';
+import { StorageError } from './errors.js';
+import type { ImageDevice } from './image-format.js';
+
+export interface CopyOptions {
+  /** Store clusters compressed (`convert -c`); the target must support `writeCompressed`. */
+  compress?: boolean;
+  /** Blocks of this many bytes that are all zeros are not written (sparse output); 0 writes everything. */
+  sparseSize?: number;
+  /** The target already reads as zeros everywhere (a new image), so zero ranges need no write. Default true. */
+  targetIsZero?: boolean;
+  /** Bytes per read/write (default 2 MiB). */
+  chunkSize?: number;
+  /** Called as bytes are done: `(done, total)`. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+const DEFAULT_CHUNK = 2 << 20;
+
+function allZero(buf: Uint8Array): boolean {
+  // Compare eight bytes at a time where alignment allows; Buffer.compare against zeros is memcmp.
+  return Buffer.from(buf.buffer, buf.byteOffset, buf.length).equals(zeroBlock(buf.length));
+}
+
+let zeros = new Uint8Array(0);
+function zeroBlock(n: number): Buffer {
+  if (zeros.length < n) zeros = new Uint8Array(n);
+  return Buffer.from(zeros.buffer, 0, n);
+}
+
+/** Data ranges of `src` (by its allocation map), widened to `grain` and merged. */
+async function dataRanges(src: BlockDevice, grain: number): Promise<{ offset: number; length: number }[]> {
+  const out: { offset: number; length: number }[] = [];
+  for (const e of await src.allocation(0, src.size)) {
+    if (e.status !== 'data') continue;
+    const start = Math.floor(e.offset / grain) * grain;
+    const end = Math.min(src.size, Math.ceil((e.offset + e.length) / grain) * grain);
+    const last = out[out.length - 1];
+    if (last !== undefined && last.offset + last.length >= start) last.length = Math.max(last.length, end - last.offset);
+    else out.push({ offset: start, length: end - start });
+  }
+  return out;
+}
+
+/**
+ * Copy the logical content of `src` into `dst` (`qemu-img convert`): only the ranges the source's
+ * allocation map says hold data are read; blocks of zeros are skipped (sparse output) or, with
+ * `compress`, every non-zero cluster is stored compressed. Reading the next chunk overlaps writing
+ * the previous one.
+ */
+export async function copyImage(src: BlockDevice, dst: BlockDevice & Partial<Pick<ImageDevice, 'writeCompressed' | 'clusterSize'>>, options: CopyOptions = {}): Promise<void> {
+  if (dst.size < src.size) throw new StorageError('InvalidArgument', `target of ${dst.size} bytes is smaller than the source (${src.size} bytes)`);
+  const compress = options.compress ?? false;
+  if (compress && dst.writeCompressed === undefined) throw new StorageError('Unsupported', 'the target format does not support compression');
+  const cluster = dst.clusterSize ?? 65536;
+  const sparse = options.sparseSize ?? 4096;
+  const grain = compress ? cluster : Math.max(512, sparse > 0 ? sparse : 4096);
+  const chunk = Math.max(grain, Math.floor((options.chunkSize ?? DEFAULT_CHUNK) / grain) * grain);
+  const targetIsZero = options.targetIsZero ?? true;
+  const total = src.size;
+  let done = 0;
+  const progress = (n: number): void => {
+    done += n;
+    options.onProgress?.(done, total);
+  };
+  options.onProgress?.(0, total);
+
+  const ranges = await dataRanges(src, grain);
+  let pos = 0;
+  let pending: Promise<void> = Promise.resolve();
+  const skipTo = async (end: number): Promise<void> => {
+    if (end <= pos) return;
+    if (!targetIsZero) await dst.writeZeroes(pos, end - pos);
+    progress(end - pos);
+    pos = end;
+  };
+
+  const writeChunk = async (offset: number, buf: Uint8Array): Promise<void> => {
+    if (compress) {
+      const jobs: Promise<void>[] = [];
+      for (let at = 0; at < buf.length; at += cluster) {
+        const part = buf.subarray(at, Math.min(buf.length, at + cluster));
+        if (allZero(part)) {
+          if (!targetIsZero) jobs.push(dst.writeZeroes(offset + at, part.length));
+          continue;
+        }
+        jobs.push(dst.writeCompressed!(offset + at, part));
+      }
+      await Promise.all(jobs);
+    } else if (sparse === 0) {
+      await dst.write(offset, buf);
+    } else {
+      let runStart = -1;
+      for (let at = 0; at <= buf.length; at += sparse) {
+        const isData = at < buf.length && !allZero(buf.subarray(at, Math.min(buf.length, at + sparse)));
+        if (isData && runStart < 0) runStart = at;
+        if (!isData && runStart >= 0) {
+          await dst.write(offset + runStart, buf.subarray(runStart, Math.min(at, buf.length)));
+          runStart = -1;
+        }
+        if (!isData && at < buf.length && !targetIsZero) await dst.writeZeroes(offset + at, Math.min(sparse, buf.length - at));
+      }
+    }
+    progress(buf.length);
+  };
+
+  for (const r of ranges) {
+    await skipTo(r.offset);
+    for (let at = r.offset; at < r.offset + r.length; at += chunk) {
+      const n = Math.min(chunk, r.offset + r.length - at);
+      const buf = new Uint8Array(n);
+      await src.read(at, buf);
+      await pending;
+      pending = writeChunk(at, buf);
+      // Handled here so a failed write is not reported as unhandled while the next read runs.
+      pending.catch(() => undefined);
+      pos = at + n;
+    }
+  }
+  await pending;
+  await skipTo(total);
+}
