@@ -265,7 +265,7 @@ function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number
   const len = s.pos - s.start;
   into.length = len;
   const lo = (into.ipLo + len) >>> 0;
-  into.nextIpLo = s.mode === 0 ? lo & 0xffff : lo;
+  into.nextIpLo = lo;
   into.nextIpHi = s.mode === 2 ? (into.ipHi + (lo < into.ipLo ? 1 : 0)) >>> 0 : 0;
   if (s.relPending) resolveRelative(s, into);
   if (s.ripRelative) resolveRipRelative(s, into);

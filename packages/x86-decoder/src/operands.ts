@@ -38,6 +38,9 @@ function classReg(s: DecodeState, cls: number, n: number): number {
     case RegClass.K:
     case RegClass.Tmm:
       return (cls << 5) | (n & 7);
+    case RegClass.Control:
+      // CR0, CR2, CR3, CR4 and CR8 exist; the other numbers are invalid encodings.
+      return n === 0 || n === 2 || n === 3 || n === 4 || n === 8 ? (cls << 5) | n : -1;
     case RegClass.Bnd:
       return (n & 7) > 3 ? -1 : (cls << 5) | (n & 7);
     default:

@@ -1,6 +1,7 @@
 import { RegClass, registerByName } from '@tsvm/x86-decoder/register';
 import { ATTR, CTX } from './context.js';
 import { FIXED_SPEC_BASE, OPERAND_SPEC_GROUPS as G, SPECIAL_SPECS as S } from './operand-spec.js';
+import { memorySizeBytes } from './memory-size.js';
 import { type FlagFacts, type ParsedTable, type TableLine, TableError, parseFlagWords } from './table-parser.js';
 
 /** One entry of the decoder's tables: an encoding with its match condition and operands. */
@@ -19,6 +20,8 @@ export interface Def {
   memSize: number;
   attrs: number;
   opSize: number;
+  /** Matched only when no other entry of its slot does. */
+  fallback: boolean;
 }
 
 export interface CompiledTable {
@@ -31,6 +34,8 @@ export interface CompiledTable {
   mnemonics: string[];
   memorySizes: string[];
   cpuFeatures: string[];
+  /** 1 when a formatter must print the memory operand's size (`dword ptr`) because the other operands do not tell it. */
+  codeShowMemSize: number[];
 }
 
 const SIZE_BITS: Readonly<Record<string, number>> = { '16': 0, '32': 1, '64': 2 };
@@ -76,6 +81,7 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
   const codeOpSize: number[] = [0];
   const codeFlags: FlagFacts[] = [{ read: 0, written: 0, undefined: 0, cleared: 0, set: 0 }];
   const defs: Def[] = [];
+  const codeShowOverride: number[] = [-1];
 
   for (const line of table.lines) {
     const where = `${fileName}:${line.lineNo} (${line.code})`;
@@ -209,10 +215,14 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
 
     const flags: FlagFacts = { ...(table.flags.get(line.mnemonic) ?? { read: 0, written: 0, undefined: 0, cleared: 0, set: 0 }) };
     let cpu = line.cpu;
+    let showOverride = -1;
+    let fallback = false;
     const flagWords: string[] = [];
     for (const a of line.attrs) {
       const bit = ATTR_WORDS[a];
       if (bit !== undefined) attrs |= bit;
+      else if (a === 'showmem' || a === 'hidemem') showOverride = a === 'showmem' ? 1 : 0;
+      else if (a === 'fallback') fallback = true;
       else if (a.startsWith('cpu=')) cpu = a.slice(4);
       else if (/^f[rwucs]=/.test(a)) flagWords.push(a);
       else throw new TableError('Syntax', `${where}: unknown attribute '${a}'`);
@@ -226,16 +236,18 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
       codeCpu.push(cpus.get(cpu));
       codeOpSize.push(opSize);
       codeFlags.push(flags);
+      codeShowOverride.push(showOverride);
     } else if (codeMnemonic[code] !== mnemonics.get(line.mnemonic)) {
       throw new TableError('Semantics', `${where}: code '${line.code}' given again with another mnemonic`);
     }
     const count = plusR ? 8 : 1;
     for (let k = 0; k < count; k++) {
-      defs.push({ line, map, opcode: opcode + k, hasModrm, reg, mask, value, code, ops, memSize: Math.max(memSize, 0), attrs, opSize });
+      defs.push({ line, map, opcode: opcode + k, hasModrm, reg, mask, value, code, ops, memSize: Math.max(memSize, 0), attrs, opSize, fallback });
     }
   }
   return {
     defs,
+    codeShowMemSize: showMemSize(defs, codes.names.length, codeMnemonic, memorySizes.names, codeShowOverride),
     codes: codes.names,
     codeMnemonic,
     codeCpu,
@@ -245,4 +257,63 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
     memorySizes: memorySizes.names,
     cpuFeatures: cpus.names,
   };
+}
+
+const MEMORY_SPECS = new Set<number>([S.Mem, S.Moffs, S.Xlat]);
+
+/**
+ * A formatter shows a memory operand's size only when the instruction would be ambiguous without it:
+ * another encoding has the same mnemonic, the same other operands, a mode in common and a memory
+ * operand of another size (`inc [eax]` could be a byte, word or dword). Lines can force it either way
+ * with `showmem` / `hidemem`.
+ */
+function showMemSize(defs: readonly Def[], codeCount: number, mnemonic: readonly number[], memNames: readonly string[], override: readonly number[]): number[] {
+  interface Shape { key: string; modes: number; bytes: number; hasMem: boolean }
+  const shapes: (Shape | undefined)[] = new Array<Shape | undefined>(codeCount);
+  for (const d of defs) {
+    if (shapes[d.code] !== undefined) {
+      const sh = shapes[d.code];
+      if (sh !== undefined) sh.modes |= modesOf(d);
+      continue;
+    }
+    let hasMem = false;
+    const parts: string[] = [];
+    for (const op of d.ops) {
+      const group = op >> 8;
+      if (group === G.Rm && (op & 0xff) !== RegClass.St) {
+        hasMem = true;
+        parts.push('m');
+      } else if (MEMORY_SPECS.has(op)) {
+        hasMem = true;
+        parts.push('m');
+      } else if (op >= S.Imm8 && op <= S.ImmOne) {
+        parts.push('imm');
+      } else {
+        parts.push(String(op));
+      }
+    }
+    shapes[d.code] = { key: `${mnemonic[d.code] ?? 0}:${parts.join(',')}`, modes: modesOf(d), bytes: memorySizeBytes(memNames[d.memSize] ?? ''), hasMem };
+  }
+  const byKey = new Map<string, Shape[]>();
+  for (const sh of shapes) {
+    if (sh === undefined || !sh.hasMem) continue;
+    const list = byKey.get(sh.key) ?? [];
+    list.push(sh);
+    byKey.set(sh.key, list);
+  }
+  return Array.from({ length: codeCount }, (_, code) => {
+    const sh = shapes[code];
+    const forced = override[code] ?? -1;
+    if (forced >= 0) return forced;
+    if (sh === undefined || !sh.hasMem || sh.bytes === 0) return 0;
+    const others = byKey.get(sh.key) ?? [];
+    return others.some((o) => o !== sh && (o.modes & sh.modes) !== 0 && o.bytes !== sh.bytes && o.bytes !== 0) ? 1 : 0;
+  });
+}
+
+/** Bit 0: valid outside 64-bit mode, bit 1: valid in 64-bit mode. */
+function modesOf(d: Def): number {
+  const bit = 1 << (CTX.MODE_SHIFT + 1);
+  if ((d.mask & bit) === 0) return 3;
+  return (d.value & bit) !== 0 ? 2 : 1;
 }

@@ -1,6 +1,7 @@
 import { ATTR, CTX } from './context.js';
 import type { CompiledTable, Def } from './compile.js';
 import { FIXED_SPEC_BASE, OPERAND_SPEC_GROUPS, SPECIAL_SPECS } from './operand-spec.js';
+import { memorySizeBytes } from './memory-size.js';
 import { TableError } from './table-parser.js';
 
 /** Maps: legacy one-byte, 0F, 0F38, 0F3A. */
@@ -57,9 +58,11 @@ export function emitTables(t: CompiledTable, source: string): Map<string, string
     typed('CODE_FLAGS_WRITTEN', 'Int32Array', t.codeFlags.map((f) => f.written), 'EFLAGS bits each code writes (with a computed value).') + '\n' +
     typed('CODE_FLAGS_UNDEFINED', 'Int32Array', t.codeFlags.map((f) => f.undefined), 'EFLAGS bits each code leaves undefined.') + '\n' +
     typed('CODE_FLAGS_CLEARED', 'Int32Array', t.codeFlags.map((f) => f.cleared), 'EFLAGS bits each code always clears.') + '\n' +
-    typed('CODE_FLAGS_SET', 'Int32Array', t.codeFlags.map((f) => f.set), 'EFLAGS bits each code always sets.'));
+    typed('CODE_FLAGS_SET', 'Int32Array', t.codeFlags.map((f) => f.set), 'EFLAGS bits each code always sets.') + '\n' +
+    typed('CODE_SHOW_MEM_SIZE', 'Uint8Array', t.codeShowMemSize, '1 when the memory operand size must be written out (`dword ptr`) because the other operands leave it ambiguous.'));
   files.set('mnemonic.ts', head + '\n' + constObject('Mnemonic', t.mnemonics, 'Instruction mnemonics.'));
-  files.set('memory-size.ts', head + '\n' + constObject('MemorySize', t.memorySizes, 'Size and element type of a memory operand.'));
+  files.set('memory-size.ts', head + '\n' + constObject('MemorySize', t.memorySizes, 'Size and element type of a memory operand.') + '\n' +
+    typed('MEMORY_SIZE_BYTES', 'Uint16Array', t.memorySizes.map(memorySizeBytes), 'Size in bytes of each MemorySize (0: none or variable).'));
   files.set('cpu-feature.ts', head + '\n' + constObject('CpuFeature', t.cpuFeatures, 'The CPU feature (CPUID bit or CPU generation) an instruction needs.'));
 
   // Slots: (map, opcode, ModR/M.reg) -> list of defs, most specific first.
@@ -87,7 +90,7 @@ export function emitTables(t: CompiledTable, source: string): Map<string, string
     const list = (slots[s] ?? []).map((d, i) => ({ d, i }));
     // A mandatory prefix selects another instruction, so entries that name one come first; then the
     // entries with more constraints; then table order.
-    list.sort((a, b) => mpRank(b.d) - mpRank(a.d) || popcount(b.d.mask) - popcount(a.d.mask) || a.i - b.i);
+    list.sort((a, b) => Number(a.d.fallback) - Number(b.d.fallback) || mpRank(b.d) - mpRank(a.d) || popcount(b.d.mask) - popcount(a.d.mask) || a.i - b.i);
     for (const { d } of list) slotDefs.push(defIndex.get(d) ?? 0);
   }
   slotStart[slotCount] = slotDefs.length;

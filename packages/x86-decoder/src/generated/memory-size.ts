@@ -118,3 +118,9 @@ export const MEMORY_SIZE_NAMES: readonly string[] = [
   'Packed16_UInt8',
   'Packed128_Int64',
 ];
+
+/** Size in bytes of each MemorySize (0: none or variable). */
+export const MEMORY_SIZE_BYTES = new Uint16Array([
+  0,1,2,4,8,4,8,2,4,8,1,4,6,2,4,8,10,4,14,28,10,8,94,108,10,6,10,512,512,0,0,16,16,16,8,8,16,4,4,16,16,16,8,16,8,
+  16,8,8,8,16,4,2,4,2,16,
+]);
