@@ -1,0 +1,199 @@
+import type { AllocationExtent, BlockDevice } from './block-device.js';
+import { checkRange, coalesceExtents } from './block-device.js';
+import { readBacking } from './backing.js';
+import { StorageError } from './errors.js';
+import type { HostFile } from './host-file.js';
+import { readExact } from './host-file.js';
+import type { FormatInfo, ImageDevice } from './image-format.js';
+import type { VmdkDescriptor } from './vmdk-descriptor.js';
+import type { SparseExtent } from './vmdk-sparse.js';
+
+/** One extent of a VMDK disk, placed at `start` bytes of the virtual disk. */
+export type VmdkExtent =
+  | { kind: 'sparse'; start: number; length: number; sparse: SparseExtent; readOnly: boolean }
+  | { kind: 'flat'; start: number; length: number; file: HostFile; fileOffset: number; readOnly: boolean }
+  | { kind: 'zero'; start: number; length: number; readOnly: boolean };
+
+export interface VmdkParts {
+  /** The file the image was opened from (descriptor or monolithic sparse file). */
+  file: HostFile;
+  descriptor: VmdkDescriptor;
+  extents: VmdkExtent[];
+  /** Host files this image opened besides `file` (closed with it). */
+  extraFiles: HostFile[];
+  readOnly: boolean;
+  parent?: BlockDevice;
+}
+
+/**
+ * A VMDK disk: its extents (sparse, flat, zero) laid end to end, with an optional parent that
+ * answers for grains a sparse extent does not hold.
+ */
+export class VmdkImage implements ImageDevice {
+  readonly format = 'vmdk';
+  readonly sectorSize = 512;
+  readonly file: HostFile;
+  readonly size: number;
+  readonly readOnly: boolean;
+  readonly backing: BlockDevice | undefined;
+  readonly backingFile: string | undefined;
+  readonly backingFormat: string | undefined;
+  readonly descriptor: VmdkDescriptor;
+  private readonly extents: VmdkExtent[];
+  private readonly extraFiles: HostFile[];
+  private closed = false;
+
+  constructor(p: VmdkParts) {
+    this.file = p.file;
+    this.descriptor = p.descriptor;
+    this.extents = p.extents;
+    this.extraFiles = p.extraFiles;
+    this.readOnly = p.readOnly;
+    this.backing = p.parent;
+    this.backingFile = p.descriptor.parentFileNameHint;
+    this.backingFormat = p.descriptor.parentFileNameHint === undefined ? undefined : 'vmdk';
+    this.size = p.extents.reduce((n, e) => n + e.length, 0);
+  }
+
+  get clusterSize(): number | undefined {
+    const first = this.extents.find((e) => e.kind === 'sparse');
+    return first?.kind === 'sparse' ? first.sparse.grainBytes : undefined;
+  }
+
+  private live(what: string): void {
+    if (this.closed) throw new StorageError('Closed', `${this.file.path}: ${what} on a closed VMDK image`);
+  }
+
+  /** Call `visit` for each extent piece of `[offset, offset + length)`, in order. */
+  private async pieces(offset: number, length: number, visit: (e: VmdkExtent, pos: number, at: number, n: number) => Promise<void>): Promise<void> {
+    let done = 0;
+    let i = 0;
+    while (done < length) {
+      const pos = offset + done;
+      while (i < this.extents.length && this.extents[i].start + this.extents[i].length <= pos) i++;
+      const e = this.extents[i];
+      const n = Math.min(e.start + e.length - pos, length - done);
+      await visit(e, pos, done, n);
+      done += n;
+    }
+  }
+
+  async read(offset: number, buffer: Uint8Array): Promise<void> {
+    this.live('read');
+    checkRange(this, offset, buffer.length, 'read');
+    await this.pieces(offset, buffer.length, async (e, pos, at, n) => {
+      const out = buffer.subarray(at, at + n);
+      if (e.kind === 'flat') await readExact(e.file, e.fileOffset + (pos - e.start), out, 'VMDK flat extent');
+      else if (e.kind === 'zero') out.fill(0);
+      else await e.sparse.read(pos - e.start, out, (o, b) => readBacking(this.backing, e.start + o, b));
+    });
+  }
+
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    this.live('write');
+    if (this.readOnly) throw new StorageError('ReadOnly', `${this.file.path}: write to a VMDK image opened read-only`);
+    checkRange(this, offset, data.length, 'write');
+    await this.pieces(offset, data.length, async (e, pos, at, n) => {
+      const piece = data.subarray(at, at + n);
+      if (e.readOnly || e.kind === 'zero') throw new StorageError('ReadOnly', `${this.file.path}: VMDK extent at byte ${e.start} is not writable`);
+      if (e.kind === 'flat') await e.file.write(e.fileOffset + (pos - e.start), piece);
+      else await e.sparse.write(pos - e.start, piece, (o, b) => readBacking(this.backing, e.start + o, b), this.backing !== undefined);
+    });
+  }
+
+  async flush(): Promise<void> {
+    this.live('flush');
+    if (this.readOnly) return;
+    for (const f of new Set([this.file, ...this.extraFiles])) await f.flush();
+  }
+
+  async discard(offset: number, length: number): Promise<void> {
+    this.live('discard');
+    if (this.readOnly) throw new StorageError('ReadOnly', `${this.file.path}: discard on a VMDK image opened read-only`);
+    checkRange(this, offset, length, 'discard');
+    // Hosted sparse extents have no way to give a grain back; a discard is a hint we may ignore.
+  }
+
+  async writeZeroes(offset: number, length: number): Promise<void> {
+    this.live('writeZeroes');
+    checkRange(this, offset, length, 'writeZeroes');
+    const zeros = new Uint8Array(Math.min(length, 1 << 20));
+    for (let done = 0; done < length; done += zeros.length) {
+      const n = Math.min(zeros.length, length - done);
+      // Unallocated grains with no parent already read as zeros; the sparse extent skips them.
+      await this.write(offset + done, zeros.subarray(0, n));
+    }
+  }
+
+  async allocation(offset: number, length: number): Promise<AllocationExtent[]> {
+    this.live('allocation');
+    checkRange(this, offset, length, 'allocation');
+    const out: AllocationExtent[] = [];
+    await this.pieces(offset, length, async (e, pos, _at, n) => {
+      if (e.kind === 'flat') {
+        out.push({ offset: pos, length: n, status: 'data', depth: 0, hostOffset: e.fileOffset + (pos - e.start) });
+        return;
+      }
+      if (e.kind === 'zero') {
+        out.push({ offset: pos, length: n, status: 'zero', depth: 0 });
+        return;
+      }
+      const gb = e.sparse.grainBytes;
+      for (let done = 0; done < n; ) {
+        const p = pos + done;
+        const rel = p - e.start;
+        const index = Math.floor(rel / gb);
+        const m = Math.min(gb - (rel - index * gb), n - done);
+        const g = await e.sparse.grain(index);
+        if (g.kind === 'data') out.push({ offset: p, length: m, status: 'data', depth: 0, ...(g.hostOffset >= 0 ? { hostOffset: g.hostOffset + (rel - index * gb) } : {}) });
+        else if (g.kind === 'compressed') out.push({ offset: p, length: m, status: 'data', depth: 0 });
+        else if (g.kind === 'zero') out.push({ offset: p, length: m, status: 'zero', depth: 0 });
+        else out.push(...(await this.below(p, m)));
+        done += m;
+      }
+    });
+    return coalesceExtents(out);
+  }
+
+  private async below(offset: number, length: number): Promise<AllocationExtent[]> {
+    const parent = this.backing;
+    const inside = parent === undefined ? 0 : Math.max(0, Math.min(length, parent.size - offset));
+    const out: AllocationExtent[] = [];
+    if (parent !== undefined && inside > 0) for (const e of await parent.allocation(offset, inside)) out.push({ ...e, depth: e.depth + 1 });
+    if (inside < length) out.push({ offset: offset + inside, length: length - inside, status: 'unallocated', depth: 0 });
+    return out;
+  }
+
+  async info(): Promise<FormatInfo> {
+    this.live('info');
+    const cluster = this.clusterSize;
+    return {
+      ...(cluster === undefined ? {} : { clusterSize: cluster }),
+      formatSpecific: {
+        type: 'vmdk',
+        data: {
+          cid: this.descriptor.cid,
+          'parent-cid': this.descriptor.parentCid,
+          'create-type': this.descriptor.createType,
+          extents: this.extents.map((e) => ({
+            'virtual-size': e.length,
+            filename: e.kind === 'sparse' ? e.sparse.file.path : e.kind === 'flat' ? e.file.path : '',
+            format: e.kind === 'flat' ? 'FLAT' : e.kind === 'zero' ? 'ZERO' : 'SPARSE',
+            ...(e.kind === 'sparse' ? { 'cluster-size': e.sparse.grainBytes, compressed: e.sparse.header.flags >= 0x10000 } : {}),
+          })),
+        },
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (!this.readOnly) {
+      for (const e of this.extents) if (e.kind === 'sparse') await e.sparse.finish();
+      await this.flush();
+    }
+    this.closed = true;
+    for (const f of new Set([this.file, ...this.extraFiles])) await f.close();
+    await this.backing?.close();
+  }
+}
