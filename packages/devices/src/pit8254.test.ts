@@ -198,6 +198,25 @@ describe('Pit8254', () => {
     expect(bus.read8(0x61) & 0x10).toBe(a ^ 0x10);
   });
 
+  it('port 0x61 keeps its writable bits, reports the speaker, and restores only valid state', () => {
+    const clock = new VirtualClock();
+    const pit = new Pit8254({ clock, irq: { set: () => {} } });
+    const speaker: boolean[] = [];
+    const portB = new SystemControlPortB({ pit, clock, onSpeaker: (on) => speaker.push(on) });
+    expect(pit.gate(2)).toBe(false);
+    portB.write8(0, 0xff);
+    expect(portB.read8(0) & 0x0f).toBe(0x0f);
+    expect(pit.gate(2)).toBe(true);
+    expect(speaker).toEqual([true]);
+    const saved = portB.saveState();
+    portB.reset();
+    expect(pit.gate(2)).toBe(false);
+    expect(() => portB.loadState({ version: 1, value: 0x30 })).toThrow(DeviceError);
+    portB.loadState(saved);
+    expect(portB.read8(0) & 0x0f).toBe(0x0f);
+    expect(pit.gate(2)).toBe(true);
+  });
+
   it('survives any sequence of port writes and keeps its timer sane', () => {
     const { clock, bus, pit } = setup();
     let seed = 99;

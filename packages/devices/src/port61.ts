@@ -59,9 +59,10 @@ export class SystemControlPortB implements Device, IoHandler {
     return { version: 1, value: this.value };
   }
 
-  /** Restores the register only; counter 2's gate is part of the PIT's own state. */
+  /** Restores the register and drives counter 2's gate to match (a no-op when the PIT's own state agrees). */
   loadState(state: unknown): void {
     const r = new StateReader(this.name, state, [1]);
     this.value = r.bits('value', 0xff, ~PORTB_WRITABLE & 0xff);
+    this.pit.setGate(2, (this.value & PORTB_TIMER2_GATE) !== 0);
   }
 }

@@ -175,15 +175,16 @@ describe('Rtc (MC146818)', () => {
   it('saves and restores time, registers and NVRAM, and refuses hostile state without changing', () => {
     const { clock, bus, rtc } = setup();
     setCmos(bus, 0x50, 0x77);
-    clock.advanceTo(S / 4);
+    clock.advanceTo(5 * S + S / 4);
     const saved = rtc.saveState();
     const clock2 = new VirtualClock();
     clock2.setTime(clock.now());
     const copy = new Rtc({ clock: clock2, irq: { set: () => {} } });
     copy.loadState(saved);
     expect(copy.saveState()).toEqual(saved);
+    expect(copy.time).toBe(START + 5);
     clock2.advanceTo(clock.now() + 2 * S);
-    expect(copy.time).toBe(START + 2);
+    expect(copy.time).toBe(START + 7);
     expect(copy.getByte(0x50)).toBe(0x77);
 
     const before = rtc.saveState();

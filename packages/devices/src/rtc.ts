@@ -473,8 +473,8 @@ export class Rtc implements Device, IoHandler {
       cmos: this.regs.slice(),
       index: this.index,
       nmiMasked: this.nmiMasked,
-      // The running clock as seconds plus the position within the second, relative to the virtual clock.
-      baseSeconds: this.baseSeconds,
+      // The running clock as the current second plus the position within it (frozen: the registers hold the time).
+      seconds: this.running() ? this.currentSeconds(now) : this.baseSeconds,
       phaseNs: this.running() ? this.phase(now) : 0,
       flags: this.flags,
       pfChecked: this.pfChecked,
@@ -487,7 +487,7 @@ export class Rtc implements Device, IoHandler {
     const cmos = r.bytes('cmos', CMOS_SIZE);
     const index = r.int('index', 0, 0x7f);
     const nmiMasked = r.bool('nmiMasked');
-    const baseSeconds = r.int('baseSeconds', 0, 4_102_444_799);
+    const seconds = r.int('seconds', 0, 4_102_444_799);
     const phaseNs = r.int('phaseNs', 0, NS_PER_S - 1);
     const flags = r.bits('flags', 0xff, ~(REG_C_PF | REG_C_AF | REG_C_UF) & 0xff);
     const pfChecked = r.int('pfChecked', 0, Number.MAX_SAFE_INTEGER);
@@ -496,7 +496,7 @@ export class Rtc implements Device, IoHandler {
     this.regs[CMOS_REG_A] &= ~REG_A_UIP;
     this.index = index;
     this.nmiMasked = nmiMasked;
-    this.baseSeconds = baseSeconds;
+    this.baseSeconds = seconds;
     this.baseNs = now - phaseNs;
     this.flags = flags;
     this.pfChecked = Math.min(pfChecked, baseTicksAt(now));

@@ -131,6 +131,19 @@ describe('Uart16550', () => {
     expect(irq()).toBe(false);
   });
 
+  it('reports a break from the host as a line status interrupt with a zero character', () => {
+    const { bus, uart, irq } = setup();
+    bus.write8(FCR, 0x01);
+    bus.write8(MCR, 0x08);
+    bus.write8(IER, 0x05);
+    uart.receiveBreak();
+    expect(irq()).toBe(true);
+    expect(bus.read8(IIR) & 0x0f).toBe(0x06);
+    expect(bus.read8(LSR)).toBe(0x80 | 0x60 | 0x18 | 0x01);
+    expect(bus.read8(THR)).toBe(0);
+    expect(irq()).toBe(false);
+  });
+
   it('survives any sequence of port accesses', () => {
     const { clock, bus, uart } = setup();
     let seed = 7;

@@ -164,6 +164,17 @@ export class Uart16550 implements Device, IoHandler {
     return accepted;
   }
 
+  /**
+   * A break on the line from the host (a terminal's break key): a zero character with break
+   * and framing error, as the receiver sees a line held low for a whole character.
+   */
+  receiveBreak(): void {
+    if ((this.mcr & MCR_LOOP) !== 0) return;
+    this.lsrErrors |= LSR_BI | LSR_FE;
+    this.pushRx(0);
+    this.update();
+  }
+
   /** Free space in the host queue. */
   get receiveSpace(): number {
     return UART_HOST_QUEUE_SIZE - this.hostCount;
