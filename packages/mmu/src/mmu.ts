@@ -21,10 +21,16 @@ import {
   PERM_USER_FETCH,
   PERM_USER_READ,
   PERM_USER_WRITE,
-  TAG_LO_MASK,
-  TLB_MASK,
   Tlb,
 } from './tlb.js';
+
+// The hot path uses module-local copies of PAGE_SHIFT, PAGE_MASK and tlb.ts's TLB_MASK and
+// TAG_LO_MASK: V8 folds a local `const` into the code, while an imported binding is a load (and a
+// check) on every access. The rule and randomized tests fail if these drift from tlb.ts.
+const H_PAGE_SHIFT = 12;
+const H_PAGE_MASK = 0xfff;
+const H_TLB_MASK = 0xfff;
+const H_TAG = 0xff00_1000 | 0;
 
 /** Options of an MMU. */
 export interface MmuOptions {
@@ -63,30 +69,29 @@ export class Mmu extends PagingControls {
   faultAddressHigh = 0;
 
   private userAccess = 0;
-  private rTags: Int32Array;
-  private wTags: Int32Array;
-  private xTags: Int32Array;
-  private readonly physBase: Int32Array;
-  private readonly ram: Uint8Array;
-  private readonly ram16: Uint16Array;
-  private readonly ram32: Int32Array;
-  private readonly ramView: DataView;
+  // `declare`: assigned once in the constructor, never first defined as undefined, so V8 keeps
+  // precise field types (a typed array map, not "anything") and the hot path needs no checks.
+  declare readonly phys: PhysicalMemory;
+  private declare rTags: Int32Array;
+  private declare wTags: Int32Array;
+  private declare xTags: Int32Array;
+  private declare readonly ram: Uint8Array;
+  private declare readonly ram16: Uint16Array;
+  private declare readonly ram32: Int32Array;
+  private declare readonly ramView: DataView;
 
-  constructor(
-    readonly phys: PhysicalMemory,
-    options: MmuOptions = {},
-  ) {
+  constructor(phys: PhysicalMemory, options: MmuOptions = {}) {
     const bits = options.maxPhysAddrBits ?? 36;
     if (!Number.isInteger(bits) || bits < 32 || bits > 52) {
       throw new MemoryError('InvalidArgument', `maxPhysAddrBits ${String(bits)} must be an integer from 32 to 52`);
     }
     const tlb = new Tlb();
     super(phys, tlb, bits);
+    this.phys = phys;
     phys.addPageListener(tlb);
     this.rTags = tlb.supRead;
     this.wTags = tlb.supWrite;
     this.xTags = tlb.supFetch;
-    this.physBase = tlb.physBase;
     this.ram = phys.ram;
     this.ram16 = phys.ram16;
     this.ram32 = phys.ram32;
@@ -106,48 +111,54 @@ export class Mmu extends PagingControls {
   // ---- hot path: 32-bit linear addresses with the current CPL's rights -----------------------
 
   read8(lin: number): number {
-    const i = (lin >>> PAGE_SHIFT) & TLB_MASK;
-    if (this.rTags[i] === (lin & TAG_LO_MASK)) return this.ram[(this.physBase[i] | (lin & PAGE_MASK)) >>> 0];
+    const t = this.rTags;
+    const i = ((lin >>> H_PAGE_SHIFT) & H_TLB_MASK) << 1;
+    if (t[i] === (lin & H_TAG)) return this.ram[(t[i + 1] | (lin & H_PAGE_MASK)) >>> 0];
     return this.readSlow(lin | 0, 0, 1, this.userAccess);
   }
 
   read16(lin: number): number {
-    const i = (lin >>> PAGE_SHIFT) & TLB_MASK;
-    if (this.rTags[i] === ((lin + 1) & TAG_LO_MASK)) {
-      const p = this.physBase[i] | (lin & PAGE_MASK);
+    const t = this.rTags;
+    const i = ((lin >>> H_PAGE_SHIFT) & H_TLB_MASK) << 1;
+    if (t[i] === ((lin + 1) & H_TAG)) {
+      const p = t[i + 1] | (lin & H_PAGE_MASK);
       return (p & 1) === 0 ? this.ram16[p >>> 1] : this.ramView.getUint16(p >>> 0, true);
     }
     return this.readSlow(lin | 0, 0, 2, this.userAccess);
   }
 
   read32(lin: number): number {
-    const i = (lin >>> PAGE_SHIFT) & TLB_MASK;
-    if (this.rTags[i] === ((lin + 3) & TAG_LO_MASK)) {
-      const p = this.physBase[i] | (lin & PAGE_MASK);
+    const t = this.rTags;
+    const i = ((lin >>> H_PAGE_SHIFT) & H_TLB_MASK) << 1;
+    if (t[i] === ((lin + 3) & H_TAG)) {
+      const p = t[i + 1] | (lin & H_PAGE_MASK);
       return (p & 3) === 0 ? this.ram32[p >>> 2] : this.ramView.getInt32(p >>> 0, true);
     }
     return this.readSlow(lin | 0, 0, 4, this.userAccess);
   }
 
   write8(lin: number, value: number): void {
-    const i = (lin >>> PAGE_SHIFT) & TLB_MASK;
-    if (this.wTags[i] === (lin & TAG_LO_MASK)) this.ram[(this.physBase[i] | (lin & PAGE_MASK)) >>> 0] = value;
+    const t = this.wTags;
+    const i = ((lin >>> H_PAGE_SHIFT) & H_TLB_MASK) << 1;
+    if (t[i] === (lin & H_TAG)) this.ram[(t[i + 1] | (lin & H_PAGE_MASK)) >>> 0] = value;
     else this.writeSlow(lin | 0, 0, 1, value, ACCESS_WRITE | this.userAccess);
   }
 
   write16(lin: number, value: number): void {
-    const i = (lin >>> PAGE_SHIFT) & TLB_MASK;
-    if (this.wTags[i] === ((lin + 1) & TAG_LO_MASK)) {
-      const p = this.physBase[i] | (lin & PAGE_MASK);
+    const t = this.wTags;
+    const i = ((lin >>> H_PAGE_SHIFT) & H_TLB_MASK) << 1;
+    if (t[i] === ((lin + 1) & H_TAG)) {
+      const p = t[i + 1] | (lin & H_PAGE_MASK);
       if ((p & 1) === 0) this.ram16[p >>> 1] = value;
       else this.ramView.setUint16(p >>> 0, value, true);
     } else this.writeSlow(lin | 0, 0, 2, value, ACCESS_WRITE | this.userAccess);
   }
 
   write32(lin: number, value: number): void {
-    const i = (lin >>> PAGE_SHIFT) & TLB_MASK;
-    if (this.wTags[i] === ((lin + 3) & TAG_LO_MASK)) {
-      const p = this.physBase[i] | (lin & PAGE_MASK);
+    const t = this.wTags;
+    const i = ((lin >>> H_PAGE_SHIFT) & H_TLB_MASK) << 1;
+    if (t[i] === ((lin + 3) & H_TAG)) {
+      const p = t[i + 1] | (lin & H_PAGE_MASK);
       if ((p & 3) === 0) this.ram32[p >>> 2] = value;
       else this.ramView.setInt32(p >>> 0, value, true);
     } else this.writeSlow(lin | 0, 0, 4, value, ACCESS_WRITE | this.userAccess);
@@ -155,8 +166,9 @@ export class Mmu extends PagingControls {
 
   /** Reads an instruction byte (execute rights: NX, SMEP). */
   fetch8(lin: number): number {
-    const i = (lin >>> PAGE_SHIFT) & TLB_MASK;
-    if (this.xTags[i] === (lin & TAG_LO_MASK)) return this.ram[(this.physBase[i] | (lin & PAGE_MASK)) >>> 0];
+    const t = this.xTags;
+    const i = ((lin >>> H_PAGE_SHIFT) & H_TLB_MASK) << 1;
+    if (t[i] === (lin & H_TAG)) return this.ram[(t[i + 1] | (lin & H_PAGE_MASK)) >>> 0];
     return this.readSlow(lin | 0, 0, 1, ACCESS_FETCH | this.userAccess);
   }
 

@@ -73,18 +73,20 @@ export class PageWalker {
   /** Error code of the last failed walk. */
   errorCode = 0;
 
-  private readonly addrHiMask: number;
-  private readonly paeRsvdHi: number;
-  private readonly longRsvdHi: number;
-  private readonly pse36Mask: number;
-  private readonly pse36RsvdLo: number;
-  private readonly pdptRsvdHi: number;
+  // Assigned once in the constructor (`declare`: never first defined as undefined).
+  private declare readonly mem: PhysicalMemory;
+  /** MAXPHYADDR, 32..52. */
+  declare readonly maxPhysBits: number;
+  private declare readonly addrHiMask: number;
+  private declare readonly paeRsvdHi: number;
+  private declare readonly longRsvdHi: number;
+  private declare readonly pse36Mask: number;
+  private declare readonly pse36RsvdLo: number;
+  private declare readonly pdptRsvdHi: number;
 
-  constructor(
-    private readonly mem: PhysicalMemory,
-    /** MAXPHYADDR, 32..52. */
-    readonly maxPhysBits: number,
-  ) {
+  constructor(mem: PhysicalMemory, maxPhysBits: number) {
+    this.mem = mem;
+    this.maxPhysBits = maxPhysBits;
     const m = maxPhysBits;
     this.addrHiMask = (2 ** (m - 32) - 1) | 0;
     // PAE PDE/PTE: bits 62:M reserved (Tables 4-9..4-11). 4-level: bits 51:M (Tables 4-15..4-20).

@@ -51,7 +51,8 @@ function modeOf(cr0: number, cr4: number, efer: number): PagingMode {
  * combinations) and leave the rest of the MOV-to-CR checks to the CPU.
  */
 export class PagingControls {
-  protected readonly walker: PageWalker;
+  protected declare readonly walker: PageWalker;
+  declare readonly tlb: Tlb;
   cr0 = 0;
   cr3 = 0;
   cr4 = 0;
@@ -61,11 +62,8 @@ export class PagingControls {
   pagingMode: PagingMode = PAGING_NONE;
   a20Enabled = true;
 
-  constructor(
-    physical: PhysicalMemory,
-    readonly tlb: Tlb,
-    maxPhysAddrBits: number,
-  ) {
+  constructor(physical: PhysicalMemory, tlb: Tlb, maxPhysAddrBits: number) {
+    this.tlb = tlb;
     this.walker = new PageWalker(physical, maxPhysAddrBits);
   }
 

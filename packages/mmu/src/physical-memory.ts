@@ -54,15 +54,17 @@ export interface PhysicalPageListener {
  * and lives in the `Mmu`.
  */
 export class PhysicalMemory {
-  readonly ramSize: number;
+  // `declare`: these are assigned once in the constructor and never first defined as undefined, so
+  // V8 keeps exact field types and the access paths need no checks on them.
+  declare readonly ramSize: number;
   /** The whole of RAM. Byte i is physical address i (where no region hides it). */
-  readonly ram: Uint8Array;
-  readonly ram16: Uint16Array;
-  readonly ram32: Int32Array;
-  readonly ramView: DataView;
+  declare readonly ram: Uint8Array;
+  declare readonly ram16: Uint16Array;
+  declare readonly ram32: Int32Array;
+  declare readonly ramView: DataView;
   /** One byte per 4 KiB physical page: KIND_* in the low two bits, KIND_CODE_FLAG on RAM pages holding cached code. */
-  readonly kinds: Uint8Array;
-  private readonly regionOf: Uint16Array;
+  declare readonly kinds: Uint8Array;
+  private declare readonly regionOf: Uint16Array;
   private readonly regionList: (Region | null)[] = [null];
   private codeWriteHandler: CodeWriteHandler | null = null;
   private readonly listeners: PhysicalPageListener[] = [];

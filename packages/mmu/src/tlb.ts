@@ -31,19 +31,26 @@ export const PERM_USER_FETCH = 32;
 
 /**
  * A direct-mapped TLB of 4 KiB translations to RAM, as flat typed arrays. Each access class
- * (supervisor/user x read/write/fetch) has its own tag array holding the tag only where that access
+ * (supervisor/user x read/write/fetch) has its own array of (tag, physical page) pairs, with the tag only where that access
  * may go straight to RAM: permitted by the paging rights, the page already dirty for writes, and the
  * physical page plain RAM (not ROM, MMIO, or code the CPU has cached, for writes). So a hit is one
  * compare. Anything else takes the slow path, which walks the page tables and refills the entry.
  * Translations of large pages are entered per 4 KiB piece and remember the size for INVLPG.
  */
+/** One access class: (tag, physical page) pairs, so a hit reads one array. */
+function emptyClass(): Int32Array {
+  const a = new Int32Array(TLB_SIZE * 2);
+  for (let i = 0; i < a.length; i += 2) a[i] = TAG_INVALID;
+  return a;
+}
+
 export class Tlb implements PhysicalPageListener {
-  readonly supRead = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
-  readonly supWrite = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
-  readonly userRead = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
-  readonly userWrite = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
-  readonly supFetch = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
-  readonly userFetch = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
+  readonly supRead = emptyClass();
+  readonly supWrite = emptyClass();
+  readonly userRead = emptyClass();
+  readonly userWrite = emptyClass();
+  readonly supFetch = emptyClass();
+  readonly userFetch = emptyClass();
   /** Physical address of the 4 KiB page (below 4 GiB) as an int32 bit pattern. */
   readonly physBase = new Int32Array(TLB_SIZE);
   /** Linear page number bits 19:0 and address bits 47:32 of each entry, for INVLPG of large pages. */
@@ -68,13 +75,21 @@ export class Tlb implements PhysicalPageListener {
       this.live[i] = 1;
       this.liveList[this.liveCount++] = i;
     } else if (this.span[i] !== 0 && --this.largeCount === 0) this.maxSpan = 0;
-    this.supRead[i] = (perms & PERM_SUP_READ) !== 0 ? tag : TAG_INVALID;
-    this.supWrite[i] = (perms & PERM_SUP_WRITE) !== 0 ? tag : TAG_INVALID;
-    this.userRead[i] = (perms & PERM_USER_READ) !== 0 ? tag : TAG_INVALID;
-    this.userWrite[i] = (perms & PERM_USER_WRITE) !== 0 ? tag : TAG_INVALID;
-    this.supFetch[i] = (perms & PERM_SUP_FETCH) !== 0 ? tag : TAG_INVALID;
-    this.userFetch[i] = (perms & PERM_USER_FETCH) !== 0 ? tag : TAG_INVALID;
-    this.physBase[i] = physPage | 0;
+    const t = i << 1;
+    const phys = physPage | 0;
+    this.supRead[t] = (perms & PERM_SUP_READ) !== 0 ? tag : TAG_INVALID;
+    this.supWrite[t] = (perms & PERM_SUP_WRITE) !== 0 ? tag : TAG_INVALID;
+    this.userRead[t] = (perms & PERM_USER_READ) !== 0 ? tag : TAG_INVALID;
+    this.userWrite[t] = (perms & PERM_USER_WRITE) !== 0 ? tag : TAG_INVALID;
+    this.supFetch[t] = (perms & PERM_SUP_FETCH) !== 0 ? tag : TAG_INVALID;
+    this.userFetch[t] = (perms & PERM_USER_FETCH) !== 0 ? tag : TAG_INVALID;
+    this.supRead[t + 1] = phys;
+    this.supWrite[t + 1] = phys;
+    this.userRead[t + 1] = phys;
+    this.userWrite[t + 1] = phys;
+    this.supFetch[t + 1] = phys;
+    this.userFetch[t + 1] = phys;
+    this.physBase[i] = phys;
     this.linPage[i] = linLo >>> PAGE_SHIFT;
     this.linHigh[i] = linHi & 0xffff;
     this.span[i] = span;
@@ -86,12 +101,13 @@ export class Tlb implements PhysicalPageListener {
   }
 
   private clear(i: number): void {
-    this.supRead[i] = TAG_INVALID;
-    this.supWrite[i] = TAG_INVALID;
-    this.userRead[i] = TAG_INVALID;
-    this.userWrite[i] = TAG_INVALID;
-    this.supFetch[i] = TAG_INVALID;
-    this.userFetch[i] = TAG_INVALID;
+    const t = i << 1;
+    this.supRead[t] = TAG_INVALID;
+    this.supWrite[t] = TAG_INVALID;
+    this.userRead[t] = TAG_INVALID;
+    this.userWrite[t] = TAG_INVALID;
+    this.supFetch[t] = TAG_INVALID;
+    this.userFetch[t] = TAG_INVALID;
     if (this.span[i] !== 0 && --this.largeCount === 0) this.maxSpan = 0;
     this.span[i] = 0;
     this.global[i] = 0;
