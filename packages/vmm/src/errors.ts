@@ -1,7 +1,15 @@
 /** What went wrong, as a stable machine-readable code. */
 export type VmmErrorCode =
   | 'InvalidArgument'
-  | 'InvalidConfig';
+  | 'InvalidConfig'
+  /** A boot image (ROM, kernel, initrd, module) is not what it claims to be or does not fit. */
+  | 'InvalidImage'
+  /** The guest does not fit in the machine's memory. */
+  | 'OutOfMemory'
+  /** A host file could not be read. */
+  | 'FileUnreadable'
+  /** `run()` was called while the machine was already running. */
+  | 'Busy';
 
 /** The one error type this package throws: a `code` to branch on, a message that says what and where, and the `cause`. */
 export class VmmError extends Error {

@@ -1,0 +1,284 @@
+import { Cpu, IF, type CpuStatePatch } from '@tsvm/cpu';
+import type { Uart16550 } from '@tsvm/devices';
+import { PhysicalMemory } from '@tsvm/mmu';
+import { loadLinux } from './boot/linux.js';
+import { loadMultiboot } from './boot/multiboot.js';
+import { loadRom } from './boot/rom.js';
+import { resolveConfig, type MachineConfig, type ResolvedMachineConfig } from './config.js';
+import { BusPorts, ControllerInterrupts, TracingPorts, type PortTrace } from './cpu-bus.js';
+import { VmmError } from './errors.js';
+import { formatInstructionAt } from './instruction-trace.js';
+import { PcBoard, type ResetSource } from './pc-board.js';
+import { DeterministicTime, RealTime, type TimeSource } from './time-source.js';
+
+/** How a run of the machine ended. */
+export type MachineExit =
+  /** The guest wrote to isa-debug-exit; `status` is what QEMU would exit with, `(value << 1) | 1`. */
+  | { reason: 'exit'; status: number }
+  /** The guest reset the machine and `noReboot` is set. */
+  | { reason: 'reset'; source: ResetSource }
+  /** The CPU halted with nothing left that could wake it (interrupts off, or no timer and no input). */
+  | { reason: 'halted' }
+  /** `maxInstructions` were executed. */
+  | { reason: 'budget' }
+  /** The host called `stop()`. */
+  | { reason: 'stopped' };
+
+export interface MachineOptions {
+  /** Called for every port access (slow: for debugging). */
+  tracePorts?: PortTrace;
+  /** Called with each instruction, formatted, before it executes (slow: runs one instruction at a time). */
+  traceInstructions?: (line: string) => void;
+}
+
+export interface RunOptions {
+  /** Stop with `{ reason: 'budget' }` after this many more instructions. */
+  maxInstructions?: number;
+  /**
+   * When the CPU halts with interrupts on and no timer armed, wait for `wake()` (host input may arrive)
+   * instead of ending with `halted`. Default false.
+   */
+  waitForInput?: boolean;
+}
+
+/** Instructions per CPU slice at most: the loop checks the host clock and pending events between slices. */
+export const MAX_SLICE = 1 << 20;
+/** Host milliseconds of guest execution between yields to the event loop. */
+const YIELD_EVERY_MS = 15;
+/** Real-time mode: slice length when no timer is near, and the ns one instruction is assumed to take. */
+const REALTIME_SLICE = 200_000;
+const REALTIME_NS_PER_INSN_GUESS = 10;
+const REALTIME_MIN_SLICE = 1_000;
+
+/**
+ * A PC: RAM and firmware, the CPU, the board's devices and one virtual clock, built from a validated
+ * `MachineConfig`. `run()` executes it until the guest ends (debug-exit, reset with `noReboot`, a
+ * halt nothing can wake), the host stops it, or an instruction budget runs out.
+ */
+export class Machine {
+  readonly config: ResolvedMachineConfig;
+  readonly memory: PhysicalMemory;
+  readonly board: PcBoard;
+  readonly cpu: Cpu;
+  readonly time: TimeSource;
+  /** Guest resets so far (keyboard controller, port 0x92, 0xCF9, triple fault). */
+  resets = 0;
+  private readonly traceInstructions: ((line: string) => void) | undefined;
+  /** Instructions retired before the CPU's counter was last cleared by a reset. */
+  private retiredBeforeReset = 0;
+  private pendingExit = -1;
+  private pendingReset: ResetSource | null = null;
+  private stopRequested = false;
+  private running = false;
+  private waker: (() => void) | null = null;
+  private debugConsoleSink: ((byte: number) => void) | undefined;
+
+  constructor(config: MachineConfig, options: MachineOptions = {}) {
+    const cfg = resolveConfig(config);
+    this.config = cfg;
+    this.traceInstructions = options.traceInstructions;
+    this.memory = new PhysicalMemory({ ramSize: cfg.memory });
+    this.board = new PcBoard({
+      memory: this.memory,
+      serialPorts: cfg.serialPorts,
+      pci: cfg.pci,
+      apic: cfg.apic,
+      rtcStart: cfg.rtcStart,
+      events: {
+        a20Changed: (on) => this.setA20(on),
+        resetRequested: (source) => {
+          this.pendingReset ??= source;
+          this.cpu.requestStop();
+        },
+        exitRequested: (status) => {
+          if (this.pendingExit < 0) this.pendingExit = status;
+          this.cpu.requestStop();
+        },
+        debugConsole: (b) => this.debugConsoleSink?.(b),
+      },
+    });
+    this.board.rtc.configureMemory(cfg.memory);
+    const io = options.tracePorts ? new TracingPorts(this.board.bus, options.tracePorts) : new BusPorts(this.board.bus);
+    this.cpu = new Cpu({ model: cfg.cpu, memory: this.memory, io, interrupts: new ControllerInterrupts(this.board.interruptController) });
+    this.time = cfg.time === 'deterministic' ? new DeterministicTime(cfg.nsPerInstruction) : new RealTime();
+    if (cfg.boot.kind === 'rom') loadRom(this.memory, cfg.memory, cfg.boot.image);
+    this.boot();
+  }
+
+  /** Instructions executed since the machine was built (across resets). */
+  get instructions(): number {
+    return this.retiredBeforeReset + this.cpu.instructions;
+  }
+
+  /** COM1 is `serial(0)`. */
+  serial(index: number): Uart16550 {
+    const uart = this.board.uarts[index];
+    if (uart === undefined) throw new VmmError('InvalidArgument', `serial port COM${index + 1} is not configured (the machine has ${this.board.uarts.length})`);
+    return uart;
+  }
+
+  /** Where bytes written to the debug console (port 0xE9) go. */
+  setDebugConsoleSink(sink: ((byte: number) => void) | undefined): void {
+    this.debugConsoleSink = sink;
+  }
+
+  /** Asks a running `run()` to return `{ reason: 'stopped' }` soon. */
+  stop(): void {
+    this.stopRequested = true;
+    this.cpu.requestStop();
+    this.wake();
+  }
+
+  /** Host input arrived (e.g. serial bytes): end an idle wait so the guest sees it now. */
+  wake(): void {
+    const w = this.waker;
+    this.waker = null;
+    w?.();
+  }
+
+  /** A guest-visible reset: every device, the CPU, and the boot loader again (a Linux or Multiboot kernel is reloaded). */
+  reset(): void {
+    this.retiredBeforeReset += this.cpu.instructions;
+    this.resets++;
+    this.board.reset();
+    this.cpu.reset();
+    this.boot();
+  }
+
+  private boot(): void {
+    const boot = this.config.boot;
+    let state: CpuStatePatch | null = null;
+    if (boot.kind === 'linux') state = loadLinux(this.memory, this.config.memory, boot).cpuState;
+    else if (boot.kind === 'multiboot') state = loadMultiboot(this.memory, this.config.memory, boot).cpuState;
+    if (state !== null) this.cpu.setState(state);
+    this.pendingExit = -1;
+    this.pendingReset = null;
+  }
+
+  private setA20(enabled: boolean): void {
+    if (this.cpu.model.generation === 0) return;
+    if (this.cpu.getState().a20 !== enabled) this.cpu.setState({ a20: enabled });
+  }
+
+  /**
+   * Runs the guest until it ends, the host stops it or the budget is spent. Yields to the event loop
+   * every few milliseconds so host I/O keeps flowing; an idle guest costs no host CPU in real-time mode.
+   */
+  async run(options: RunOptions = {}): Promise<MachineExit> {
+    if (this.running) throw new VmmError('Busy', 'Machine.run() called while the machine is already running');
+    const max = options.maxInstructions ?? Infinity;
+    if (!(max >= 0)) throw new VmmError('InvalidArgument', `maxInstructions must be a non-negative number, got ${max}`);
+    this.running = true;
+    this.stopRequested = false;
+    const limit = this.instructions + max;
+    try {
+      for (;;) {
+        const exit = this.runSlices(limit, options.waitForInput === true);
+        if (exit !== null) return exit;
+        if (this.idleUntil > 0) await this.idle(this.idleUntil);
+        else await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.running = false;
+      this.waker = null;
+    }
+  }
+
+  /** Set by `runSlices` when the CPU is halted: wait on the host for this many ms (Infinity: until `wake()`). */
+  private idleUntil = 0;
+
+  private idle(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        this.waker = null;
+        resolve();
+      };
+      const timer = Number.isFinite(ms) ? setTimeout(done, Math.max(0, ms)) : undefined;
+      this.waker = done;
+    });
+  }
+
+  /** The synchronous part of the loop: CPU slices and timers for about YIELD_EVERY_MS of host time. */
+  private runSlices(limit: number, waitForInput: boolean): MachineExit | null {
+    const { cpu, time } = this;
+    const clock = this.board.clock;
+    const deterministic = time.mode === 'deterministic';
+    const started = performance.now();
+    this.idleUntil = 0;
+    for (;;) {
+      const done = this.instructions;
+      const now = time.now(done);
+      clock.advanceTo(now);
+      const ended = this.takeEvent();
+      if (ended !== null) return ended;
+      if (done >= limit) return { reason: 'budget' };
+      const next = clock.nextDeadline();
+      let budget: number;
+      if (deterministic) {
+        budget = next === Infinity ? MAX_SLICE : Math.ceil((next - now) / this.config.nsPerInstruction);
+      } else {
+        budget = next === Infinity ? REALTIME_SLICE : Math.floor((next - now) / REALTIME_NS_PER_INSN_GUESS);
+        budget = Math.max(REALTIME_MIN_SLICE, budget);
+      }
+      budget = Math.max(1, Math.min(budget, MAX_SLICE, limit - done));
+      const reason = this.traceInstructions ? this.runTraced(budget) : cpu.run(budget);
+      if (reason === 'shutdown') {
+        this.pendingReset ??= 'triple-fault';
+      } else if (reason === 'halt' && this.pendingExit < 0 && this.pendingReset === null && !this.stopRequested) {
+        if ((cpu.flags & IF) === 0) return { reason: 'halted' };
+        const wakeAt = clock.nextDeadline();
+        if (wakeAt === Infinity) {
+          if (!waitForInput) return { reason: 'halted' };
+          this.idleUntil = Infinity;
+          return null;
+        }
+        if (deterministic) {
+          time.skipTo(wakeAt, this.instructions);
+        } else {
+          this.idleUntil = (wakeAt - time.now(this.instructions)) / 1e6;
+          if (this.idleUntil > 0) return null;
+          this.idleUntil = 0;
+        }
+      }
+      if (performance.now() - started >= YIELD_EVERY_MS) {
+        const late = this.takeEvent();
+        return late;
+      }
+    }
+  }
+
+  /** Runs one instruction at a time, formatting each before it executes. */
+  private runTraced(budget: number): ReturnType<Cpu['run']> {
+    const cpu = this.cpu;
+    const trace = this.traceInstructions!;
+    for (let i = 0; i < budget; i++) {
+      if (!cpu.halted) trace(formatInstructionAt(cpu, this.memory));
+      const reason = cpu.run(1);
+      if (reason !== 'budget') return reason;
+    }
+    return 'budget';
+  }
+
+  /** A pending exit, reset or stop, handled in that order; a reset without `noReboot` reboots and goes on. */
+  private takeEvent(): MachineExit | null {
+    if (this.pendingExit >= 0) {
+      const status = this.pendingExit;
+      this.pendingExit = -1;
+      return { reason: 'exit', status };
+    }
+    if (this.pendingReset !== null) {
+      const source = this.pendingReset;
+      if (this.config.noReboot) {
+        this.pendingReset = null;
+        return { reason: 'reset', source };
+      }
+      this.reset();
+    }
+    if (this.stopRequested) {
+      this.stopRequested = false;
+      return { reason: 'stopped' };
+    }
+    return null;
+  }
+}
