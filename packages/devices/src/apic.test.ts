@@ -120,8 +120,10 @@ describe('LocalApic', () => {
     lapic.writeBaseMsr(0xfee0_0000); // globally disabled: the PIC is wired straight to INTR
     expect(lapic.enabled).toBe(false);
     expect(lapic.acknowledgeInterrupt()).toBe(0x21);
-    lapic.writeBaseMsr(0xfee0_0800); // stays disabled until reset
-    expect(lapic.enabled).toBe(false);
+    lapic.writeBaseMsr(0xfee0_0800); // re-enabled from its power-up state
+    expect(lapic.enabled).toBe(true);
+    expect(reg(phys, 0xf0)).toBe(0xff);
+    expect(reg(phys, 0x350)).toBe(0x700);
   });
 });
 

@@ -161,10 +161,14 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
     return this.apicBase + (this.bsp ? APIC_BASE_BSP : 0);
   }
 
-  /** WRMSR IA32_APIC_BASE: clearing the enable bit disables the APIC until reset (the PIC is seen directly). */
+  /**
+   * WRMSR IA32_APIC_BASE. Clearing the enable bit disables the APIC (the PIC is then seen directly)
+   * and returns its registers to their power-up state; setting it again re-enables it from there,
+   * as xAPIC processors since the Pentium 4 (and QEMU) allow.
+   */
   writeBaseMsr(value: number): void {
     const before = this.apicBase;
-    const enable = (value & APIC_BASE_ENABLE) !== 0 && (before & APIC_BASE_ENABLE) !== 0;
+    const enable = (value & APIC_BASE_ENABLE) !== 0;
     const base = Math.floor(value / 4096) * 4096 % 0x1_0000_0000;
     this.apicBase = base + (enable ? APIC_BASE_ENABLE : 0);
     if ((before & APIC_BASE_ENABLE) !== 0 && !enable) this.resetRegisters();
