@@ -347,6 +347,20 @@ describe('cached code and MMIO through linear addresses', () => {
   });
 });
 
+describe('regions mapped over cached RAM', () => {
+  it('drops TLB entries for a page when a region is mapped over it or removed', () => {
+    const m = mapped();
+    m.phys.write32(FRAME, 0x1111);
+    expect(m.mmu.read32(0x40_0000)).toBe(0x1111);
+    m.mmu.write32(0x40_0004, 0x2222);
+    m.phys.mapMmio(FRAME, 0x1000, { sizes: MMIO_SIZE_32, read32: (o) => 0x5000 + o, write32: () => undefined });
+    expect(m.mmu.read32(0x40_0004)).toBe(0x5004);
+    m.mmu.write32(0x40_0004, 0x3333);
+    m.phys.unmap(FRAME);
+    expect(m.mmu.read32(0x40_0004)).toBe(0x2222);
+  });
+});
+
 describe('fetches and SMEP', () => {
   it('fetches from a supervisor page, and faults on a user page only with SMEP', () => {
     const m = mapped(P | RW | US, P | RW | US);
