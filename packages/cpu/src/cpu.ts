@@ -106,6 +106,8 @@ export class CpuCore {
   halted = false;
   /** Set by MOV SS, POP SS and STI: no interrupt or single-step trap before the next instruction. */
   shadow = false;
+  /** Set by MOV SS and POP SS only: the single-step trap also waits for the next instruction. */
+  ssShadow = false;
   /** A stop requested from outside the loop (debugger, policy). */
   stopRequested = false;
   /** Set when a triple fault shut the processor down. */

@@ -111,6 +111,7 @@ export class Cpu extends CpuCore {
         if (vector >= 0) this.deliver(vector, this.eip, false);
       }
       this.shadow = false;
+      this.ssShadow = false;
       if (this.halted) return this.shutdown ? 'shutdown' : 'halt';
       const trap = (this.flags & TF) !== 0;
       this.noTrap = false;
@@ -127,7 +128,7 @@ export class Cpu extends CpuCore {
       }
       n++;
       this.instructions++;
-      if (trap && !this.noTrap && !this.shadow) this.deliver(DB, this.eip, false);
+      if (trap && !this.noTrap && !this.ssShadow) this.deliver(DB, this.eip, false);
       if (this.stopRequested) return 'stopped';
     }
     return 'budget';

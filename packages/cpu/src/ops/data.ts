@@ -29,7 +29,10 @@ export function movRmImmM(cpu: Cpu, op: Op): void {
 /** Loads a segment register (`ext`) the way the current mode does; MOV SS/POP SS start an interrupt shadow. */
 export function loadSeg(cpu: Cpu, seg: number, sel: number): void {
   cpu.loadSegReal(seg, sel);
-  if (seg === SS) cpu.shadow = true;
+  if (seg === SS) {
+    cpu.shadow = true;
+    cpu.ssShadow = true;
+  }
 }
 
 /** MOV r/m16, Sreg (`ext` = segment). A register destination takes the zero-extended selector at 32 bits. */
