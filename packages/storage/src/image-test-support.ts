@@ -120,11 +120,11 @@ export async function fuzzImage(
       try {
         // A corrupt size may be huge: read a bounded prefix and the last sector.
         const chunk = new Uint8Array(1 << 20);
-        for (let at = 0; at < Math.min(dev.size, 32 << 20); at += chunk.length) {
+        for (let at = 0; at < Math.min(dev.size, 8 << 20); at += chunk.length) {
           await dev.read(at, chunk.subarray(0, Math.min(chunk.length, dev.size - at)));
         }
         if (dev.size >= 512) await dev.read(dev.size - 512, chunk.subarray(0, 512));
-        await dev.allocation(0, Math.min(dev.size, 32 << 20));
+        await dev.allocation(0, Math.min(dev.size, 8 << 20));
         await dev.close();
       } catch (err) {
         if (!(err instanceof StorageError)) throw err;

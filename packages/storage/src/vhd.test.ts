@@ -59,7 +59,7 @@ describe('VHD footer', () => {
   });
 });
 
-describe('VHD images written by tsvm', () => {
+describe('VHD images written by tsvm', { timeout: 60_000 }, () => {
   it('dynamic: writes at any alignment, reads back, allocates lazily', async () => {
     const file = new MemoryHostFile('/images/d.vhd');
     await vhdFormat.create(file, { size: 10 << 20, path: '/images/d.vhd', options: {}, openFile: () => Promise.reject(new Error('no')) });
@@ -140,7 +140,7 @@ describe('VHD corruption', () => {
     const outcome = await fuzzImage(vhdFormat, image, [[0, 512], [512, 1536], [1536, 1536 + 16], [end - 512, end]], 300);
     expect(outcome.rejected).toBeGreaterThan(100);
     expect([...outcome.codes].every((c) => ['CorruptHeader', 'CorruptTable', 'Truncated', 'Unsupported', 'OutOfRange'].includes(c))).toBe(true);
-  });
+  }, 60_000);
 
   it('rejects hand-corrupted structures with the structure and offset named', async () => {
     const file = new MemoryHostFile('/images/h.vhd');
@@ -167,7 +167,7 @@ describe('VHD corruption', () => {
   });
 });
 
-describe.skipIf(!HAVE_QEMU_IMG)('VHD against qemu-img', () => {
+describe.skipIf(!HAVE_QEMU_IMG)('VHD against qemu-img', { timeout: 60_000 }, () => {
   const size = 24 << 20;
   const content = mixedContent(size, 21);
   writeFileSync(at('src.raw'), content);

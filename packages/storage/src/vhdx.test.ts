@@ -65,7 +65,7 @@ describe('VHDX building blocks', () => {
   });
 });
 
-describe('VHDX images written by tsvm', () => {
+describe('VHDX images written by tsvm', { timeout: 60_000 }, () => {
   it('dynamic: reads what it wrote, before and after reopening, with a clean log after close', async () => {
     const file = await newImage(40 * MiB, { block_size: '1M' });
     const dev = await vhdxFormat.open(file, memoryContext(false));
@@ -208,7 +208,7 @@ describe('VHDX corruption', () => {
     const outcome = await fuzzImage(vhdxFormat, image, ranges, 300);
     expect(outcome.rejected).toBeGreaterThan(50);
     expect([...outcome.codes].every((c) => ['CorruptHeader', 'CorruptTable', 'Truncated', 'Unsupported'].includes(c))).toBe(true);
-  });
+  }, 60_000);
 
   it('names the structure and offset of hand-corrupted fields', async () => {
     const good = (await newImage(4 * MiB, { block_size: '1M' })).contents();
@@ -227,7 +227,7 @@ describe('VHDX corruption', () => {
   });
 });
 
-describe.skipIf(!HAVE_QEMU_IMG)('VHDX against qemu-img', () => {
+describe.skipIf(!HAVE_QEMU_IMG)('VHDX against qemu-img', { timeout: 60_000 }, () => {
   const size = 40 * MiB;
   writeFileSync(at('src.raw'), mixedContent(size, 31));
 

@@ -45,7 +45,7 @@ describe('VMDK descriptor', () => {
   });
 });
 
-describe('VMDK images written by tsvm', () => {
+describe('VMDK images written by tsvm', { timeout: 60_000 }, () => {
   it('monolithicSparse: writes at any alignment and reads back after reopening', async () => {
     const file = await memoryImage(10 * MiB);
     const dev = await vmdkFormat.open(file, memoryContext(false));
@@ -95,7 +95,7 @@ describe('VMDK corruption', () => {
     const end = sImage.length;
     const sOutcome = await fuzzImage(vmdkFormat, sImage, [[0, 80], [128 * 512, 128 * 512 + 600], [end - 3 * 512, end]], 200, 11);
     expect(sOutcome.rejected).toBeGreaterThan(30);
-  });
+  }, 60_000);
 
   it('names the structure and offset of hand-corrupted fields', async () => {
     const good = (await memoryImage(4 * MiB)).contents();
@@ -112,7 +112,7 @@ describe('VMDK corruption', () => {
   });
 });
 
-describe.skipIf(!HAVE_QEMU_IMG)('VMDK against qemu-img', () => {
+describe.skipIf(!HAVE_QEMU_IMG)('VMDK against qemu-img', { timeout: 60_000 }, () => {
   const size = 20 * MiB;
   writeFileSync(at('src.raw'), mixedContent(size, 41));
   const source = (): Uint8Array => new Uint8Array(readFileSync(at('src.raw')));
