@@ -1,9 +1,10 @@
 import type { MmioHandler } from '@tsvm/mmu';
 import { MMIO_SIZE_32 } from '@tsvm/mmu';
-import type { Clock, Timer } from './clock.js';
+import type { Clock } from './clock.js';
 import type { Device, DeviceState } from './device.js';
 import { StateReader } from './device.js';
 import type { InterruptAcknowledge } from './irq.js';
+import { ApicTimer, TIMER_DIVIDE_MASK } from './lapic-timer.js';
 
 // Intel SDM vol. 3A, chapter 11 (APIC), table 11-1 "Local APIC Register Address Map" (offset >> 4).
 const REG_ID = 0x02;
@@ -34,8 +35,7 @@ const LVT_COUNT = 6;
 /** Writable bits of each LVT entry (11.5.1): vector, delivery mode, polarity, trigger, mask, timer mode. */
 const LVT_WRITABLE = [0x000700ff, 0x000107ff, 0x000107ff, 0x0001a7ff, 0x0001a7ff, 0x000100ff] as const;
 export const LVT_MASKED = 0x0001_0000;
-const LVT_TIMER_PERIODIC = 0x0002_0000;
-const LVT_TIMER_MODE_MASK = 0x0006_0000;
+const LVT_TIMER_MODE_SHIFT = 17;
 const LVT_DELIVERY_SHIFT = 8;
 /** LINT0 set to ExtINT and unmasked at reset on the bootstrap processor, as QEMU does, so PIC interrupts pass. */
 const LINT0_EXTINT_AT_RESET = 0x0000_0700;
@@ -99,7 +99,7 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
   readonly name: string;
   readonly sizes = MMIO_SIZE_32;
   private readonly clock: Clock;
-  private readonly timer: Timer;
+  private readonly timer: ApicTimer;
   private readonly extInt: InterruptAcknowledge | undefined;
   private readonly onEoi: ((vector: number) => void) | undefined;
   private readonly onNmi: (() => void) | undefined;
@@ -122,11 +122,6 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
   private icrLow = 0;
   private icrHigh = 0;
   private readonly lvt = new Uint32Array(LVT_COUNT);
-  private initialCount = 0;
-  private divideConfig = 0;
-  /** The timer counted `timerBaseCount` at virtual time `timerBase`. */
-  private timerBase = 0;
-  private timerBaseCount = 0;
   private apicBase = APIC_DEFAULT_BASE + APIC_BASE_ENABLE;
   private extIntLatched = false;
 
@@ -152,7 +147,10 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
     this.nsPerTick = Math.max(1, Math.floor(options.nsPerTick ?? 1));
     this.bsp = options.bsp ?? true;
     this.initialId = (options.id ?? 0) & 0xff;
-    this.timer = this.clock.createTimer(`${this.name}.timer`, (now) => this.timerFired(now));
+    this.timer = new ApicTimer(this.clock, `${this.name}.timer`, this.nsPerTick, () => {
+      const entry = this.lvt[LVT_TIMER];
+      if ((entry & LVT_MASKED) === 0) this.accept(DELIVERY_FIXED, entry & 0xff, false);
+    });
     this.reset();
   }
 
@@ -300,11 +298,11 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
       case REG_ICR_HIGH:
         return this.icrHigh;
       case REG_TIMER_INITIAL:
-        return this.initialCount;
+        return this.timer.initialCount;
       case REG_TIMER_CURRENT:
-        return this.currentCount(this.clock.now());
+        return this.timer.current(this.clock.now());
       case REG_TIMER_DIVIDE:
-        return this.divideConfig;
+        return this.timer.divideConfig;
       case REG_EOI:
       case REG_RRD:
       default:
@@ -352,18 +350,11 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
         this.sendIpi();
         break;
       case REG_TIMER_INITIAL:
-        this.initialCount = v;
-        this.timerBase = this.clock.now();
-        this.timerBaseCount = v;
-        this.armTimer();
+        this.timer.writeInitial(v);
         break;
-      case REG_TIMER_DIVIDE: {
-        const now = this.clock.now();
-        const count = this.currentCount(now);
-        this.divideConfig = v & 0xb;
-        this.rebase(now, count);
+      case REG_TIMER_DIVIDE:
+        this.timer.writeDivide(v);
         break;
-      }
       default:
         break; // read-only registers
     }
@@ -372,14 +363,8 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
   private writeLvt(index: number, value: number): void {
     let v = value & LVT_WRITABLE[index];
     if (!this.softwareEnabled()) v |= LVT_MASKED;
-    if (index === LVT_TIMER) {
-      const now = this.clock.now();
-      const count = this.currentCount(now);
-      this.lvt[index] = v;
-      this.rebase(now, count);
-      return;
-    }
     this.lvt[index] = v;
+    if (index === LVT_TIMER) this.timer.setMode(v >>> LVT_TIMER_MODE_SHIFT);
   }
 
   private eoi(): void {
@@ -415,65 +400,6 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
     }
   }
 
-  // --- timer (11.5.4) ---
-
-  private divisor(): number {
-    const code = (this.divideConfig & 3) | ((this.divideConfig >>> 1) & 4);
-    return code === 7 ? 1 : 2 << code;
-  }
-
-  private timerMode(): number {
-    return this.lvt[LVT_TIMER] & LVT_TIMER_MODE_MASK;
-  }
-
-  private ticksSince(now: number): number {
-    return Math.floor((now - this.timerBase) / (this.nsPerTick * this.divisor()));
-  }
-
-  private currentCount(now: number): number {
-    if (this.timerBaseCount === 0 || this.timerMode() > LVT_TIMER_PERIODIC) return 0;
-    const t = this.ticksSince(now);
-    if (t < this.timerBaseCount) return this.timerBaseCount - t;
-    if (this.timerMode() !== LVT_TIMER_PERIODIC || this.initialCount === 0) return 0;
-    return this.initialCount - ((t - this.timerBaseCount) % this.initialCount);
-  }
-
-  /** Continue counting from `count` as of `now` (after a divider or mode change). */
-  private rebase(now: number, count: number): void {
-    this.timerBase = now;
-    this.timerBaseCount = count;
-    this.armTimer();
-  }
-
-  private armTimer(): void {
-    const now = this.clock.now();
-    if (this.timerBaseCount === 0 || this.timerMode() > LVT_TIMER_PERIODIC) {
-      this.timer.disarm();
-      return;
-    }
-    const t = this.ticksSince(now);
-    let next: number;
-    if (t < this.timerBaseCount) next = this.timerBaseCount;
-    else if (this.timerMode() === LVT_TIMER_PERIODIC && this.initialCount !== 0) {
-      next = this.timerBaseCount + (Math.floor((t - this.timerBaseCount) / this.initialCount) + 1) * this.initialCount;
-    } else {
-      this.timer.disarm();
-      return;
-    }
-    this.timer.arm(this.timerBase + next * this.nsPerTick * this.divisor());
-  }
-
-  private timerFired(now: number): void {
-    const entry = this.lvt[LVT_TIMER];
-    if ((entry & LVT_MASKED) === 0) this.accept(DELIVERY_FIXED, entry & 0xff, false);
-    if (this.timerMode() === LVT_TIMER_PERIODIC && this.initialCount !== 0) {
-      this.rebase(now, this.initialCount);
-    } else {
-      this.timerBaseCount = 0;
-      this.timer.disarm();
-    }
-  }
-
   /** LINT1 is usually wired to NMI: a rising edge on it delivers per its LVT entry. */
   setLint1(level: boolean): void {
     const entry = this.lvt[LVT_LINT1];
@@ -495,12 +421,8 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
     this.icrHigh = 0;
     this.lvt.fill(LVT_MASKED);
     if (this.bsp) this.lvt[LVT_LINT0] = LINT0_EXTINT_AT_RESET;
-    this.initialCount = 0;
-    this.divideConfig = 0;
-    this.timerBase = this.clock.now();
-    this.timerBaseCount = 0;
     this.extIntLatched = false;
-    this.timer.disarm();
+    this.timer.reset();
   }
 
   reset(): void {
@@ -528,10 +450,10 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
       icrLow: this.icrLow,
       icrHigh: this.icrHigh,
       lvt: Array.from(this.lvt),
-      initialCount: this.initialCount,
-      divideConfig: this.divideConfig,
+      initialCount: this.timer.initialCount,
+      divideConfig: this.timer.divideConfig,
       // The timer as the count it holds now; it resumes counting from there when restored.
-      currentCount: this.currentCount(now),
+      currentCount: this.timer.current(now),
       extIntLatched: this.extIntLatched,
     };
   }
@@ -554,8 +476,6 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
       esrPending: r.bits('esrPending', 0xff, ~(ESR_SEND_ILLEGAL_VECTOR | ESR_RECEIVE_ILLEGAL_VECTOR) & 0xff),
       icrLow: r.bits('icrLow', 0xffff_ffff, ~ICR_LOW_WRITABLE >>> 0),
       icrHigh: r.bits('icrHigh', 0xffff_ffff, 0x00ff_ffff),
-      initialCount: r.int('initialCount', 0, 0xffff_ffff),
-      divideConfig: r.bits('divideConfig', 0xff, ~0xb & 0xff),
       extIntLatched: r.bool('extIntLatched'),
     };
     if ((fields.dfr & 0x0fff_ffff) !== 0x0fff_ffff) r.fail('dfr', 'must have bits 27-0 set');
@@ -563,6 +483,8 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
     lvt.forEach((v, i) => {
       if ((v & ~LVT_WRITABLE[i]) !== 0) r.fail('lvt', `entry ${i} has bits 0x${(v & ~LVT_WRITABLE[i] >>> 0).toString(16)} that are not writable`);
     });
+    const initialCount = r.int('initialCount', 0, 0xffff_ffff);
+    const divideConfig = r.bits('divideConfig', 0xff, ~TIMER_DIVIDE_MASK & 0xff);
     const currentCount = r.int('currentCount', 0, 0xffff_ffff);
     const before = baseOf(this.apicBase);
     this.apicBase = apicBase;
@@ -571,7 +493,10 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
     this.tmr.set(tmr);
     this.irr.set(irr);
     this.lvt.set(lvt);
-    this.rebase(this.clock.now(), currentCount);
+    this.timer.initialCount = initialCount;
+    this.timer.divideConfig = divideConfig;
+    this.timer.setMode(this.lvt[LVT_TIMER] >>> LVT_TIMER_MODE_SHIFT);
+    this.timer.restart(this.clock.now(), currentCount);
     if (baseOf(apicBase) !== before) this.onBaseChange?.(baseOf(apicBase));
   }
 }
