@@ -14,7 +14,7 @@ describe('test-set metadata', () => {
     expect(meta.info('F6.1').status).toBe('alias');
     expect(meta.info('D2.6')).toEqual({ status: 'undocumented', flagsMask: 63274 });
     expect(meta.info('D8').status).toBe('fpu');
-    expect(meta.info('C7').status).toBe(''); // only the reg entries are listed for C7
+    expect(meta.info('C7').status).toBe('normal/undefined'); // one file, statuses listed per reg
   });
 
   it('rejects malformed metadata', () => {

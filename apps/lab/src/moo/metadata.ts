@@ -42,6 +42,12 @@ export class MooMetadata {
     let entry = this.opcodes[opcode];
     if (entry !== undefined && reg !== undefined && entry.reg !== undefined) entry = entry.reg[reg] ?? entry;
     if (entry === undefined) return { status: '', flagsMask: 0xffff };
+    if (entry.status === undefined && entry.reg !== undefined) {
+      // One file for an opcode whose metadata varies by ModR/M reg: every status, the common mask.
+      const parts = Object.keys(entry.reg).map((r) => this.info(`${opcode}.${r}`));
+      const statuses = [...new Set(parts.map((p) => p.status))];
+      return { status: statuses.join('/'), flagsMask: parts.reduce((m, p) => m & p.flagsMask, 0xffff) };
+    }
     const mask = entry['flags-mask'];
     return {
       status: typeof entry.status === 'string' ? entry.status : '',
