@@ -73,7 +73,8 @@ export function decode(bytes: Uint8Array, offset: number, ip: number, bitness: n
 /** `decode` with the IP as two unsigned 32-bit halves, for 64-bit addresses above 2^53. */
 export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: number, bitness: number, into: Instruction): void {
   const s = STATE;
-  resetInstruction(into);
+  clearOperandFields(into);
+  into.error = 0;
   into.bitness = bitness;
   into.ipLo = ipLo >>> 0;
   into.ipHi = bitness === 64 ? ipHi >>> 0 : 0;
@@ -101,9 +102,15 @@ export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: 
   let rex = 0;
   let prefixes = 0;
   let b: number;
+  const limit = s.limit;
   for (;;) {
-    b = readByte(s);
-    if (b < 0) return finishInvalid(s, into);
+    const p = s.pos;
+    if (p >= limit) {
+      readByte(s); // sets the error
+      return finishInvalid(s, into);
+    }
+    b = bytes[p] ?? 0;
+    s.pos = p + 1;
     const kind = PREFIX_KIND[b] ?? 0;
     if (kind === PK_NONE) break;
     if (kind === PK_REX) {
@@ -240,6 +247,10 @@ function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number
   const count = DEF_OP_COUNT[def] ?? 0;
   into.opCount = count;
   if (!decodeOperands(s, into, def * 5, count)) return finishInvalid(s, into);
+  for (let k = count; k < 5; k++) {
+    into.opKind[k] = 0;
+    into.opRegister[k] = 0;
+  }
 
   // Prefix rules.
   const mpUsed = ((DEF_MASK[def] ?? 0) & MP_MASK) !== 0 && ((DEF_VALUE[def] ?? 0) & MP_MASK) !== 0;
@@ -313,6 +324,30 @@ function finishInvalid(s: DecodeState, into: Instruction): void {
   into.error = error;
   into.length = len;
   into.bitness = s.mode === 2 ? 64 : s.mode === 1 ? 32 : 16;
+}
+
+/** Clear the fields a valid decode does not always write (memory operand, immediates, branch targets, vector extras). */
+function clearOperandFields(into: Instruction): void {
+  into.memSegment = 0;
+  into.memBase = 0;
+  into.memIndex = 0;
+  into.memScale = 1;
+  into.memDisp = 0;
+  into.memDispHi = 0;
+  into.memDispSize = 0;
+  into.imm = 0;
+  into.immHi = 0;
+  into.imm2 = 0;
+  into.targetLo = 0;
+  into.targetHi = 0;
+  into.farSelector = 0;
+  into.farOffset = 0;
+  into.vectorLength = 0;
+  into.opMask = 0;
+  into.zeroingMasking = false;
+  into.broadcast = false;
+  into.roundingControl = 0;
+  into.suppressAllExceptions = false;
 }
 
 /** Clear every field of the record (keeps its arrays). */

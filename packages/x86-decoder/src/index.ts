@@ -2,6 +2,7 @@ export { DecoderError, type DecoderErrorCode } from './errors.js';
 export { decode, decode64, resetInstruction } from './decoder.js';
 export { Instruction } from './instruction.js';
 export { formatIntel } from './format/intel-formatter.js';
+export { elfText, type TextSection } from './elf.js';
 export { DecodeError, DECODE_ERROR_NAMES } from './decode-error.js';
 export { OpKind, OP_KIND_NAMES } from './op-kind.js';
 export { Prefix, Eflags } from './prefix.js';
