@@ -124,6 +124,8 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
   private readonly lvt = new Uint32Array(LVT_COUNT);
   private apicBase = APIC_DEFAULT_BASE + APIC_BASE_ENABLE;
   private extIntLatched = false;
+  private deliverable = -1;
+  private stale = true;
 
   constructor(options: {
     clock: Clock;
@@ -184,20 +186,17 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
   // --- what the CPU asks ---
 
   hasPendingInterrupt(): boolean {
-    if (this.enabled) {
-      const v = highestBit(this.irr);
-      if (v >= 0 && (v & 0xf0) > (this.ppr() & 0xf0)) return true;
-      if (this.extIntLatched) return true;
-    }
+    if (this.enabled && (this.deliverableVector() >= 0 || this.extIntLatched)) return true;
     return this.picPasses() && this.extInt!.hasPendingInterrupt();
   }
 
   acknowledgeInterrupt(): number {
     if (this.enabled) {
-      const v = highestBit(this.irr);
-      if (v >= 0 && (v & 0xf0) > (this.ppr() & 0xf0)) {
+      const v = this.deliverableVector();
+      if (v >= 0) {
         this.irr[v >>> 5] &= ~(1 << (v & 31));
         this.isr[v >>> 5] |= 1 << (v & 31);
+        this.stale = true;
         return v;
       }
       if (this.extIntLatched && this.extInt !== undefined) {
@@ -208,6 +207,19 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
     if (this.picPasses() && this.extInt!.hasPendingInterrupt()) return this.extInt!.acknowledgeInterrupt();
     // The request went away before the acknowledge: the spurious vector.
     return this.svr & 0xff;
+  }
+
+  /**
+   * The highest IRR vector whose priority class is above PPR, or -1. Cached: the CPU asks far more
+   * often than IRR, ISR or TPR change, and every change marks the cache stale.
+   */
+  private deliverableVector(): number {
+    if (this.stale) {
+      const v = highestBit(this.irr);
+      this.deliverable = v >= 0 && (v & 0xf0) > (this.ppr() & 0xf0) ? v : -1;
+      this.stale = false;
+    }
+    return this.deliverable;
   }
 
   /** The 8259's INTR reaches the CPU: APIC globally off, or LINT0 unmasked in ExtINT mode. */
@@ -248,6 +260,7 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
           return;
         }
         this.irr[vector >>> 5] |= 1 << (vector & 31);
+        this.stale = true;
         if (levelTriggered) this.tmr[vector >>> 5] |= 1 << (vector & 31);
         else this.tmr[vector >>> 5] &= ~(1 << (vector & 31));
         return;
@@ -324,6 +337,7 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
         break;
       case REG_TPR:
         this.tpr = v & 0xff;
+        this.stale = true;
         break;
       case REG_EOI:
         this.eoi();
@@ -372,6 +386,7 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
     if (v < 0) return;
     const bit = 1 << (v & 31);
     this.isr[v >>> 5] &= ~bit;
+    this.stale = true;
     if ((this.tmr[v >>> 5] & bit) !== 0) this.onEoi?.(v);
   }
 
@@ -415,6 +430,7 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
     this.isr.fill(0);
     this.tmr.fill(0);
     this.irr.fill(0);
+    this.stale = true;
     this.esr = 0;
     this.esrPending = 0;
     this.icrLow = 0;
@@ -492,6 +508,7 @@ export class LocalApic implements Device, InterruptAcknowledge, MmioHandler, Api
     this.isr.set(isr);
     this.tmr.set(tmr);
     this.irr.set(irr);
+    this.stale = true;
     this.lvt.set(lvt);
     this.timer.initialCount = initialCount;
     this.timer.divideConfig = divideConfig;

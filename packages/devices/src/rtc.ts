@@ -90,6 +90,10 @@ function fromBcd(v: number): number {
   return (v >>> 4) * 10 + (v & 15);
 }
 
+function alarmMatches(alarm: number, value: number): boolean {
+  return (alarm & ALARM_DONT_CARE) === ALARM_DONT_CARE || alarm === value;
+}
+
 /** 32.768 kHz time-base clocks elapsed at virtual time `ns` (split so no product exceeds 2^53). */
 function baseTicksAt(ns: number): number {
   const t = Math.floor(ns);
@@ -407,11 +411,10 @@ export class Rtc implements Device, IoHandler {
     this.flags |= REG_C_UF;
     this.calendar(seconds);
     const r = this.regs;
-    const match = (alarm: number, value: number): boolean => (alarm & ALARM_DONT_CARE) === ALARM_DONT_CARE || alarm === value;
     if (
-      match(r[CMOS_SECONDS_ALARM], this.encode(this.second)) &&
-      match(r[CMOS_MINUTES_ALARM], this.encode(this.minute)) &&
-      match(r[CMOS_HOURS_ALARM], this.encodeHour(this.hour))
+      alarmMatches(r[CMOS_SECONDS_ALARM], this.encode(this.second)) &&
+      alarmMatches(r[CMOS_MINUTES_ALARM], this.encode(this.minute)) &&
+      alarmMatches(r[CMOS_HOURS_ALARM], this.encodeHour(this.hour))
     ) {
       this.flags |= REG_C_AF;
     }
