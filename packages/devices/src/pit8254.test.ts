@@ -55,6 +55,43 @@ describe('Pit8254', () => {
     expect(lo | (hi << 8)).toBe(500);
   });
 
+  it('modes 2 and 3 take a new count at the end of the current period or half-cycle', () => {
+    const { clock, bus, pit, edges } = setup();
+    bus.write8(0x43, 0x34);
+    bus.write8(0x40, 100);
+    bus.write8(0x40, 0);
+    clock.advanceTo(at(250));
+    bus.write8(0x40, 40);
+    bus.write8(0x40, 0);
+    bus.write8(0x43, 0xe2); // read-back status: null count until the new count is loaded
+    expect(bus.read8(0x40) & 0x40).toBe(0x40);
+    expect(pit.counterValue(0)).toBe(50); // still the old period
+    clock.advanceTo(at(300 + 40 * 2));
+    expect(edges).toEqual([0, at(100), at(200), at(300), at(340), at(380)]);
+    bus.write8(0x43, 0xe2);
+    expect(bus.read8(0x40) & 0x40).toBe(0);
+
+    // Mode 3 on counter 2: a count written during a high half-cycle starts after it, low.
+    bus.write8(0x61, 0x01);
+    bus.write8(0x43, 0xb6);
+    bus.write8(0x42, 10);
+    bus.write8(0x42, 0);
+    const t0 = pitTicksAt(clock.now());
+    clock.advanceTo(at(t0 + 2));
+    bus.write8(0x42, 20);
+    bus.write8(0x42, 0);
+    clock.advanceTo(at(t0 + 4));
+    expect(pit.output(2)).toBe(true);
+    clock.advanceTo(at(t0 + 5));
+    expect(pit.output(2)).toBe(false); // the old half-cycle ended on time
+    clock.advanceTo(at(t0 + 5 + 9));
+    expect(pit.output(2)).toBe(false); // low half of the new count: 10 clocks
+    clock.advanceTo(at(t0 + 5 + 10));
+    expect(pit.output(2)).toBe(true);
+    clock.advanceTo(at(t0 + 5 + 10 + 10));
+    expect(pit.output(2)).toBe(false);
+  });
+
   it('mode 3 is a square wave: high for ceil(N/2), low for floor(N/2)', () => {
     const { clock, bus, pit, levels } = setup();
     bus.write8(0x43, 0x36);

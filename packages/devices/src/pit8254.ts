@@ -91,6 +91,11 @@ class PitChannel {
   frozen = 0;
   /** The initial count of the running sequence (1..65536). */
   active = BINARY_MODULUS;
+  /**
+   * Modes 2 and 3: a count written while counting takes over at the end of the current period
+   * (mode 2) or half-cycle (mode 3), at clock `switchTick` (-1: nothing pending).
+   */
+  switchTick = -1;
 
   get mode(): number {
     const m = (this.control >>> CW_MODE_SHIFT) & 7;
@@ -137,6 +142,7 @@ class PitChannel {
   }
 
   out(tick: number): boolean {
+    this.settle(tick);
     const mode = this.mode;
     if (!this.triggered) return mode !== 0;
     const n = this.active;
@@ -160,6 +166,7 @@ class PitChannel {
 
   /** The counting element (CE) in binary. */
   value(tick: number): number {
+    this.settle(tick);
     if (!this.triggered) return this.initialCount() % this.modulus();
     const n = this.active;
     const e = this.elapsed(tick);
@@ -182,6 +189,7 @@ class PitChannel {
 
   /** The absolute clock of the next OUT transition, or -1 when OUT will not change by itself. */
   nextTransition(tick: number): number {
+    this.settle(tick);
     if (!this.triggered || !this.running) return -1;
     const n = this.active;
     const e = tick - this.start;
@@ -205,8 +213,28 @@ class PitChannel {
     }
   }
 
+  /** Mode 2: the clock at which the current period ends (the counter reloads). */
+  private periodEnd(tick: number): number {
+    const period = Math.max(this.active, 2);
+    const e = tick - this.start;
+    return this.start + (Math.floor(e / period) + 1) * period;
+  }
+
+  /** Apply a pending count once its period or half-cycle has ended. */
+  private settle(tick: number): void {
+    if (this.switchTick < 0 || tick < this.switchTick) return;
+    const at = this.switchTick;
+    this.switchTick = -1;
+    const wasHigh = this.mode === 3 && this.out(at - 1);
+    this.active = this.initialCount();
+    this.nullCount = false;
+    // Mode 3 continues with the half-cycle the old one flipped into: low after a high half.
+    this.start = wasHigh ? at - ((Math.max(this.active, 2) + 1) >>> 1) : at;
+  }
+
   /** The sequence starts (or restarts) at `tick`. */
   trigger(tick: number): void {
+    this.switchTick = -1;
     this.active = this.initialCount();
     this.triggered = true;
     this.nullCount = false;
@@ -234,6 +262,7 @@ class PitChannel {
     } else if (mode === 2 || mode === 3) {
       this.running = false;
       this.frozen = 0;
+      this.switchTick = -1; // the rising gate reloads from the count register anyway
     }
   }
 
@@ -246,6 +275,7 @@ class PitChannel {
     this.triggered = false;
     this.running = false;
     this.frozen = 0;
+    this.switchTick = -1;
   }
 
   writeCount(value: number, tick: number): void {
@@ -267,8 +297,14 @@ class PitChannel {
     this.loaded = true;
     this.nullCount = true;
     const mode = this.mode;
-    // Modes 1 and 5 wait for a gate edge; the others start counting from the new count. (A new
-    // count in modes 2 and 3 takes effect at once rather than at the end of the period, as QEMU does.)
+    if ((mode === 2 || mode === 3) && this.triggered && this.running) {
+      // Counting already: the new count waits for the end of the period (mode 2) or half-cycle (3).
+      this.settle(tick);
+      const next = this.nextTransition(tick);
+      this.switchTick = mode === 2 ? this.periodEnd(tick) : next;
+      return;
+    }
+    // Modes 1 and 5 wait for a gate edge; the others start counting from the new count.
     if (mode !== 1 && mode !== 5) this.trigger(tick);
   }
 
@@ -414,6 +450,7 @@ export class Pit8254 implements Device, IoHandler {
       for (const f of CHANNEL_FLAGS) out[f] = ch[f];
       out['start'] = ch.start;
       out['frozen'] = ch.frozen;
+      out['switchTick'] = ch.switchTick;
       return out;
     });
     return { version: 1, channels, irqLevel: this.irqLevel };
@@ -429,6 +466,7 @@ export class Pit8254 implements Device, IoHandler {
       for (const f of CHANNEL_FLAGS) out[f] = c.bool(f);
       out['start'] = c.int('start', 0, Number.MAX_SAFE_INTEGER);
       out['frozen'] = c.int('frozen', 0, Number.MAX_SAFE_INTEGER);
+      out['switchTick'] = c.int('switchTick', -1, Number.MAX_SAFE_INTEGER);
       if ((out['active'] as number) < 1) c.fail('active', 'must be an initial count of at least 1');
       return out;
     });
