@@ -16,8 +16,10 @@ import {
 } from './qcow2-header.js';
 import type { Mapping, Qcow2Metadata } from './qcow2-metadata.js';
 
+/** L2 entries changed in memory before they are written back without a flush. */
+const DIRTY_ENTRIES_LIMIT = 1 << 16;
 /** Largest run of clusters read or written with one host I/O. */
-const MAX_RUN_BYTES = 4 << 20;
+const MAX_RUN_BYTES = 1 << 20;
 
 /** Hooks the device delegates to sibling modules (check, snapshots, resize) without import cycles. */
 export interface Qcow2Extras {
@@ -179,10 +181,6 @@ export class Qcow2Device implements ImageDevice {
     this.dirtyMarked = true;
   }
 
-  private async syncRefcounts(): Promise<void> {
-    if (!this.lazy) await this.meta.refcounts.sync();
-  }
-
   write(offset: number, data: Uint8Array): Promise<void> {
     this.live('write', true);
     checkRange(this, offset, data.length, 'write');
@@ -230,8 +228,12 @@ export class Qcow2Device implements ImageDevice {
       consumed += Math.min(cs, data.length - consumed);
     }
     const count = olds.length;
-    const buf = new Uint8Array(count * cs);
     const guestStart = first * cs;
+    if (within === 0 && consumed === count * cs) {
+      // Whole clusters: write the caller's bytes as they are, no copy.
+      return this.placeRun(first, count, olds, data.subarray(0, consumed));
+    }
+    const buf = new Uint8Array(count * cs);
     // Partial head or tail clusters keep their old content (from this image, its backing, or zeros).
     if (within !== 0) await this.readAt(guestStart, buf.subarray(0, Math.min(cs, this.size - guestStart)));
     const end = within + consumed;
@@ -241,13 +243,20 @@ export class Qcow2Device implements ImageDevice {
       await this.readAt(guestStart + lastStart, buf.subarray(lastStart, lastStart + lastLen));
     }
     buf.set(data.subarray(0, consumed), within);
+    await this.placeRun(first, count, olds, buf);
+    return consumed;
+  }
+
+  /** Store `count` whole clusters of `buf` in new host clusters and map them; returns the bytes placed. */
+  private async placeRun(first: number, count: number, olds: readonly Mapping[], buf: Uint8Array): Promise<number> {
+    const cs = this.clusterSize;
+    const guestStart = first * cs;
     await this.beforeMetadataChange();
     const host = this.meta.externalData ? guestStart : await this.meta.refcounts.allocate(count);
-    await this.syncRefcounts();
     await this.meta.data.write(host, guestStart + count * cs > this.size && this.meta.externalData ? buf.subarray(0, this.size - guestStart) : buf);
     await this.setMappings(first, count, (i) => encodeStandard(host + i * cs, true, false));
     await this.releaseAll(olds);
-    return consumed;
+    return buf.length;
   }
 
   /** Point `count` clusters from `first` at new entries, then write the changed L2 tables. */
@@ -258,31 +267,24 @@ export class Qcow2Device implements ImageDevice {
       const [hi, lo] = entry(i);
       this.meta.setEntry(table, cluster % this.meta.l2Entries, hi, lo);
     }
-    await this.meta.syncL2();
+    // Metadata is written back at flush, or when this many entries wait (bounds the dirty cache).
+    if (this.meta.dirtyEntries > DIRTY_ENTRIES_LIMIT) await this.meta.syncL2();
   }
 
-  /** Drop the references the old mappings held (after the tables no longer point there). */
+  /** Drop the references the old mappings held, once the tables on disk no longer point there. */
   private async releaseAll(olds: readonly Mapping[]): Promise<void> {
-    let changed = false;
-    for (const old of olds) changed = (await this.release(old)) || changed;
-    if (changed) await this.syncRefcounts();
-  }
-
-  private async release(old: Mapping): Promise<boolean> {
-    if (this.meta.externalData) return false;
+    if (this.meta.externalData) return;
     const cs = this.clusterSize;
-    if ((old.kind === 'normal' || old.kind === 'zero') && old.host !== 0) {
-      await this.meta.refcounts.adjust(old.host, 1, -1);
-      return true;
+    for (const old of olds) {
+      if ((old.kind === 'normal' || old.kind === 'zero') && old.host !== 0) {
+        this.meta.releaseLater(old.host, 1);
+      } else if (old.kind === 'compressed') {
+        const firstCluster = Math.floor(old.host / cs);
+        const lastCluster = Math.floor((old.host + old.compressedLength - 1) / cs);
+        this.meta.releaseLater(firstCluster * cs, lastCluster - firstCluster + 1);
+        if (this.lastCompressed?.host === old.host) this.lastCompressed = undefined;
+      }
     }
-    if (old.kind === 'compressed') {
-      const firstCluster = Math.floor(old.host / cs);
-      const lastCluster = Math.floor((old.host + old.compressedLength - 1) / cs);
-      await this.meta.refcounts.adjust(firstCluster * cs, lastCluster - firstCluster + 1, -1);
-      if (this.lastCompressed?.host === old.host) this.lastCompressed = undefined;
-      return true;
-    }
-    return false;
   }
 
   writeZeroes(offset: number, length: number): Promise<void> {
@@ -382,7 +384,6 @@ export class Qcow2Device implements ImageDevice {
       await refs.adjust(Math.floor(host / cs) * cs, Math.floor((host + bytes - 1) / cs) - Math.floor(host / cs) + 1, 1);
     }
     this.compCursor = host + bytes;
-    await this.syncRefcounts();
     const out = new Uint8Array(bytes);
     out.set(packed);
     await this.file.write(host, out);
@@ -447,7 +448,6 @@ export class Qcow2Device implements ImageDevice {
 
   private async flushAt(): Promise<void> {
     if (this.readOnly) return;
-    await this.meta.refcounts.sync();
     await this.meta.syncL2();
     await this.file.flush();
     if (this.meta.data !== this.file) await this.meta.data.flush();

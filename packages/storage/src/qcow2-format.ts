@@ -65,19 +65,22 @@ async function openQcow2(file: HostFile, context: OpenContext): Promise<ImageDev
   });
   if (!context.readOnly) {
     try {
+      let changed = false;
       if ((header.incompatible & INCOMPAT_DIRTY) !== 0) {
+        changed = true;
         // A writer with lazy refcounts stopped without flushing them: rebuild them from the tables.
         await qcow2Check(device, 'all');
         header.incompatible &= ~INCOMPAT_DIRTY;
         await meta.writeIncompatible();
       }
       if ((header.autoclear & ~AUTOCLEAR_DATA_FILE_RAW) !== 0) {
+        changed = true;
         // Bitmaps (and unknown autoclear features) are not kept up to date by this writer.
         header.autoclear &= AUTOCLEAR_DATA_FILE_RAW;
         header.otherExtensions = header.otherExtensions.filter((e) => e.type !== 0x23852875 || (header.autoclear & AUTOCLEAR_BITMAPS) !== 0);
         await meta.writeHeader();
       }
-      await file.flush();
+      if (changed) await file.flush();
     } catch (err) {
       await device.close().catch(() => undefined);
       throw err;

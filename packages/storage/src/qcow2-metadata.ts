@@ -160,10 +160,35 @@ export class Qcow2Metadata {
     }
     table.lo = Math.min(table.lo, at);
     table.hi = Math.max(table.hi, at + this.entryBytes);
+    this.dirtyEntries++;
   }
 
-  /** Write the changed ranges of cached L2 tables. */
+  /** Clusters to release once no table on disk points to them any more. */
+  private readonly pendingFree: { offset: number; count: number }[] = [];
+  /** L2 entries changed since the last `syncL2`. */
+  dirtyEntries = 0;
+
+  /** Drop a reference after the next `syncL2` (a table on disk may still point there until then). */
+  releaseLater(offset: number, count: number): void {
+    this.pendingFree.push({ offset, count });
+  }
+
+  /**
+   * Write back the metadata in crash-safe order: refcount increments, then the changed L2 entries,
+   * then the releases of clusters they no longer use. A writer killed at any point leaves at worst
+   * clusters with a refcount nothing references (leaks), never a reference to a free cluster.
+   */
   async syncL2(): Promise<void> {
+    await this.refcounts.sync();
+    await this.writeDirtyL2();
+    this.dirtyEntries = 0;
+    if (this.pendingFree.length > 0) {
+      for (const f of this.pendingFree.splice(0)) await this.refcounts.adjust(f.offset, f.count, -1);
+      await this.refcounts.sync();
+    }
+  }
+
+  private async writeDirtyL2(): Promise<void> {
     for (const t of this.l2Cache.values()) {
       if (t.lo >= t.hi) continue;
       this.guardMetadataWrite(t.offset, 'L2 table');
