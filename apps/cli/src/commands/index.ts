@@ -1,5 +1,6 @@
 import type { CliCommand } from '../command.js';
+import { disasmCommand } from './disasm.js';
 import { imgCommand } from './img.js';
 
 /** Every `tsvm` sub-command, in the order `tsvm --help` lists them. */
-export const COMMANDS: readonly CliCommand[] = [imgCommand];
+export const COMMANDS: readonly CliCommand[] = [imgCommand, disasmCommand];
