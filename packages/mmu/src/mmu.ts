@@ -120,21 +120,27 @@ export class Mmu extends PagingControls {
   read16(lin: number): number {
     const t = this.rTags;
     const i = ((lin >>> H_PAGE_SHIFT) & H_TLB_MASK) << 1;
-    if (t[i] === ((lin + 1) & H_TAG)) {
-      const p = t[i + 1] | (lin & H_PAGE_MASK);
-      return (p & 1) === 0 ? this.ram16[p >>> 1] : this.ramView.getUint16(p >>> 0, true);
-    }
-    return this.readSlow(lin | 0, 0, 2, this.userAccess);
+    // Aligned, so inside one page: the tag and the alignment in one compare.
+    if (t[i] === (lin & (H_TAG | 1))) return this.ram16[(t[i + 1] | (lin & H_PAGE_MASK)) >>> 1];
+    return this.read16Unaligned(lin | 0, t, i);
   }
 
   read32(lin: number): number {
     const t = this.rTags;
     const i = ((lin >>> H_PAGE_SHIFT) & H_TLB_MASK) << 1;
-    if (t[i] === ((lin + 3) & H_TAG)) {
-      const p = t[i + 1] | (lin & H_PAGE_MASK);
-      return (p & 3) === 0 ? this.ram32[p >>> 2] : this.ramView.getInt32(p >>> 0, true);
-    }
-    return this.readSlow(lin | 0, 0, 4, this.userAccess);
+    if (t[i] === (lin & (H_TAG | 3))) return this.ram32[(t[i + 1] | (lin & H_PAGE_MASK)) >>> 2];
+    return this.read32Unaligned(lin | 0, t, i);
+  }
+
+  /** An unaligned access inside one cached page is still direct; anything else walks. */
+  private read16Unaligned(lin: number, t: Int32Array, i: number): number {
+    if (t[i] === ((lin + 1) & H_TAG)) return this.ramView.getUint16((t[i + 1] | (lin & H_PAGE_MASK)) >>> 0, true);
+    return this.readSlow(lin, 0, 2, this.userAccess);
+  }
+
+  private read32Unaligned(lin: number, t: Int32Array, i: number): number {
+    if (t[i] === ((lin + 3) & H_TAG)) return this.ramView.getInt32((t[i + 1] | (lin & H_PAGE_MASK)) >>> 0, true);
+    return this.readSlow(lin, 0, 4, this.userAccess);
   }
 
   write8(lin: number, value: number): void {
@@ -147,21 +153,25 @@ export class Mmu extends PagingControls {
   write16(lin: number, value: number): void {
     const t = this.wTags;
     const i = ((lin >>> H_PAGE_SHIFT) & H_TLB_MASK) << 1;
-    if (t[i] === ((lin + 1) & H_TAG)) {
-      const p = t[i + 1] | (lin & H_PAGE_MASK);
-      if ((p & 1) === 0) this.ram16[p >>> 1] = value;
-      else this.ramView.setUint16(p >>> 0, value, true);
-    } else this.writeSlow(lin | 0, 0, 2, value, ACCESS_WRITE | this.userAccess);
+    if (t[i] === (lin & (H_TAG | 1))) this.ram16[(t[i + 1] | (lin & H_PAGE_MASK)) >>> 1] = value;
+    else this.write16Unaligned(lin | 0, value, t, i);
   }
 
   write32(lin: number, value: number): void {
     const t = this.wTags;
     const i = ((lin >>> H_PAGE_SHIFT) & H_TLB_MASK) << 1;
-    if (t[i] === ((lin + 3) & H_TAG)) {
-      const p = t[i + 1] | (lin & H_PAGE_MASK);
-      if ((p & 3) === 0) this.ram32[p >>> 2] = value;
-      else this.ramView.setInt32(p >>> 0, value, true);
-    } else this.writeSlow(lin | 0, 0, 4, value, ACCESS_WRITE | this.userAccess);
+    if (t[i] === (lin & (H_TAG | 3))) this.ram32[(t[i + 1] | (lin & H_PAGE_MASK)) >>> 2] = value;
+    else this.write32Unaligned(lin | 0, value, t, i);
+  }
+
+  private write16Unaligned(lin: number, value: number, t: Int32Array, i: number): void {
+    if (t[i] === ((lin + 1) & H_TAG)) this.ramView.setUint16((t[i + 1] | (lin & H_PAGE_MASK)) >>> 0, value, true);
+    else this.writeSlow(lin, 0, 2, value, ACCESS_WRITE | this.userAccess);
+  }
+
+  private write32Unaligned(lin: number, value: number, t: Int32Array, i: number): void {
+    if (t[i] === ((lin + 3) & H_TAG)) this.ramView.setInt32((t[i + 1] | (lin & H_PAGE_MASK)) >>> 0, value, true);
+    else this.writeSlow(lin, 0, 4, value, ACCESS_WRITE | this.userAccess);
   }
 
   /** Reads an instruction byte (execute rights: NX, SMEP). */

@@ -82,6 +82,34 @@ describe('4-level paging', () => {
     expect(m.mmu.read8(LO)).toBe(0x42);
   });
 
+  it('never serves a 32-bit access from a TLB entry of a 64-bit address with the same low bits', () => {
+    const m = long();
+    // Low half: PML4[0] -> PDPT2 -> PD2 -> PT2, mapping the same low 32 bits to another frame.
+    m.put64(PML4, 0x5000 | P | RW | US);
+    m.put64(0x5000, 0x6000 | P | RW | US);
+    m.put64(0x6000 + 2 * 8, 0x7000 | P | RW | US);
+    m.put64(0x7000 + 5 * 8, (FRAME + 0x1000) | P | RW | US);
+    for (let k = 0; k < 8; k += 4) {
+      m.phys.write32(FRAME + k, 0x1111_1111);
+      m.phys.write32(FRAME + 0x1000 + k, 0x2222_2222);
+    }
+    for (const hi of [HI, 1, 3, 0x81, 0x400, 0xffff]) {
+      const pml4i = (hi >>> 7) & 0x1ff;
+      if (pml4i !== 0) m.put64(PML4 + pml4i * 8, PDPT | P | RW | US);
+      m.put64((pml4i === 0 ? 0x5000 : PDPT) + (hi & 0x7f) * 32, PDIR | P | RW | US);
+      m.mmu.invlpg(LO, hi);
+      // Each access right after the 64-bit translation filled the shared TLB index.
+      for (const off of [3, 2, 1, 0]) {
+        expect(m.mmu.translate(LO, hi, ACCESS_READ)).toBe(FRAME);
+        expect(m.mmu.read32(LO + off) >>> 0).toBe(0x2222_2222);
+        expect(m.mmu.translate(LO, hi, ACCESS_READ)).toBe(FRAME);
+        expect(m.mmu.read16(LO + off)).toBe(0x2222);
+        expect(m.mmu.translate(LO, hi, ACCESS_READ)).toBe(FRAME);
+        expect(m.mmu.read8(LO + off)).toBe(0x22);
+      }
+    }
+  });
+
   it('maps 1 GiB and 2 MiB pages', () => {
     const m = long();
     m.put64(PDPT + 8, 0x4000_0000 | P | RW | PS); // 1 GiB page at 1 GiB: above RAM, reads all-ones

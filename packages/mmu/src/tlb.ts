@@ -9,16 +9,17 @@ export const TLB_MASK = TLB_SIZE - 1;
 /**
  * A tag identifies a linear page among those sharing an index (linear page bits 11:0). It keeps
  * linear bit 12 (page bit 0, so an access whose last byte falls in the next page never matches) and
- * bits 31:24 (page bits 19:12) where they are in the address, and the address bits 47:32 in tag bits
- * 11:0 and 16:13. So the fast path computes a tag as `lastByte & TAG_LO_MASK` — for addresses below
- * 4 GiB nothing else. Bit 23 is never set in a computed tag: it marks an empty entry.
+ * bits 31:24 (page bits 19:12) where they are in the address, and address bits 47:32 in tag bits
+ * 11:2 and 18:13. Tag bits 1:0 stay 0, so an aligned 16/32-bit access checks page and alignment in
+ * one compare (`lin & (TAG_LO_MASK | 3)`); an unaligned one compares its last byte instead. Bit 23 is
+ * never set in a computed tag: it marks an empty entry.
  */
 export const TAG_LO_MASK = 0xff00_1000 | 0;
 export const TAG_INVALID = 1 << 23;
 
-/** Tag bits contributed by linear address bits 47:32 (`hi`). */
+/** Tag bits contributed by linear address bits 47:32 (`hi`), clear of bits 1:0 and 12. */
 export function tagHigh(hi: number): number {
-  return (hi & 0xfff) | ((hi & 0xf000) << 1);
+  return ((hi & 0x3ff) << 2) | ((hi & 0xfc00) << 3);
 }
 
 // Which tag arrays an entry is entered into: the access classes its translation permits directly.
