@@ -1,4 +1,4 @@
-import { CODE_NAMES, decode, Instruction, OpKind } from '@tsvm/x86-decoder';
+import { CODE_NAMES, decode, Instruction, OpKind, Prefix, Register } from '@tsvm/x86-decoder';
 import type { CodePageTracking } from './bus.js';
 import { CS, CpuCore, DB, DE, DS, GuestFault, UD, type CpuOptions } from './cpu.js';
 import { EXEC_SPECS, type ExecSpec } from './dispatch.js';
@@ -271,7 +271,7 @@ export class Cpu extends CpuCore {
 
 /** 286 and older: operand/address-size prefixes and FS/GS do not exist. */
 function usesWidePrefix(insn: Instruction): boolean {
-  return (insn.prefixes & (1 << 3 | 1 << 4)) !== 0 || insn.segmentPrefix === 164 || insn.segmentPrefix === 165;
+  return (insn.prefixes & (Prefix.OperandSize | Prefix.AddressSize)) !== 0 || insn.segmentPrefix === Register.FS || insn.segmentPrefix === Register.GS;
 }
 
 const REG_CLASS_GPR8 = 1;
@@ -289,7 +289,7 @@ export function buildOp(insn: Instruction, spec: ExecSpec): Op {
   op.msb = spec.msb ?? (insn.opSize === 8 ? 7 : insn.opSize === 32 ? 31 : 15);
   op.ext = spec.ext;
   op.amask = insn.addrSize === 32 ? -1 : 0xffff;
-  op.rep = (insn.prefixes & (1 << 1)) !== 0 ? 1 : (insn.prefixes & (1 << 2)) !== 0 ? 2 : 0;
+  op.rep = (insn.prefixes & Prefix.Rep) !== 0 ? 1 : (insn.prefixes & Prefix.Repne) !== 0 ? 2 : 0;
   op.seg = insn.memSegment !== 0 ? insn.memSegment & 31 : insn.segmentPrefix !== 0 ? insn.segmentPrefix & 31 : DS;
   if (hasMem) {
     op.base = insn.memBase !== 0 ? insn.memBase & 31 : 8;

@@ -36,8 +36,6 @@ export class Op {
   ext = 0;
   /** 0 none, 1 REP/REPE, 2 REPNE. */
   rep = 0;
-  /** Single-step-trap and shadow bookkeeping: 1 when the op loads SS (MOV SS, POP SS). */
-  loadsSs = 0;
   /** 1 when the cache may keep this op (not spanning a wrap of the code segment). */
   cacheable = 1;
 

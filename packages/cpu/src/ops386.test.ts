@@ -115,3 +115,27 @@ describe('32-bit forms in real mode (operand-size prefix 66, address-size 67)', 
     expect(mem.read32((DATA_SEG << 4) + 0x10c)).toBe(0x100f0e0d);
   });
 });
+
+describe('port I/O', () => {
+  it('IN/OUT and INSB/OUTSB use byte, word and dword ports', () => {
+    const written: string[] = [];
+    const io = {
+      in8: (p: number) => p & 0xff,
+      in16: (p: number) => (p ^ 0xffff) & 0xffff,
+      in32: () => 0x12345678,
+      out8: (p: number, v: number) => written.push(`b${p.toString(16)}=${v.toString(16)}`),
+      out16: (p: number, v: number) => written.push(`w${p.toString(16)}=${v.toString(16)}`),
+      out32: (p: number, v: number) => written.push(`d${p.toString(16)}=${v.toString(16)}`),
+    };
+    // in al, 42h; out dx, al; in ax, dx; out 80h, ax; insb; outsb; in eax, dx; hlt
+    const m = testMachine('486', [0xe4, 0x42, 0xee, 0xed, 0xe7, 0x80, 0x6c, 0x6e, 0x66, 0xed, 0xf4]);
+    m.cpu.io = io;
+    m.cpu.setState({ edx: 0x3f8, edi: 0x10, esi: 0x20 });
+    m.poke((DATA_SEG << 4) + 0x20, [0x99]);
+    m.cpu.run(20);
+    const s = m.cpu.getState();
+    expect(written).toEqual(['b3f8=42', 'w80=fc07', 'b3f8=99']);
+    expect(m.mem.read8((DATA_SEG << 4) + 0x10)).toBe(0xf8);
+    expect([s.edi, s.esi, s.eax]).toEqual([0x11, 0x21, 0x12345678]);
+  });
+});
