@@ -36,3 +36,4 @@ export {
 export { parseElf32, isElf, type Elf32Image, type ElfSegment } from './boot/elf32.js';
 export { E820_RAM, E820_RESERVED, pcMemoryMap, type E820Entry } from './boot/e820.js';
 export { BOOT_CS, BOOT_DS, flatProtectedMode } from './boot/protected-mode.js';
+export { kernelKind, MAX_BOOT_FILE, readBootFile } from './boot-files.js';

@@ -34,11 +34,6 @@ export interface MachineOptions {
 export interface RunOptions {
   /** Stop with `{ reason: 'budget' }` after this many more instructions. */
   maxInstructions?: number;
-  /**
-   * When the CPU halts with interrupts on and no timer armed, wait for `wake()` (host input may arrive)
-   * instead of ending with `halted`. Default false.
-   */
-  waitForInput?: boolean;
 }
 
 /** Instructions per CPU slice at most: the loop checks the host clock and pending events between slices. */
@@ -63,6 +58,12 @@ export class Machine {
   readonly time: TimeSource;
   /** Guest resets so far (keyboard controller, port 0x92, 0xCF9, triple fault). */
   resets = 0;
+  /**
+   * Host input may still arrive (an open stdin on a serial port): when the CPU halts with interrupts on
+   * and no timer armed, wait for `wake()` instead of ending with `halted`. Clear it (and `wake()`) when
+   * the input closes.
+   */
+  waitForInput = false;
   private readonly traceInstructions: ((line: string) => void) | undefined;
   /** Instructions retired before the CPU's counter was last cleared by a reset. */
   private retiredBeforeReset = 0;
@@ -173,7 +174,7 @@ export class Machine {
     const limit = this.instructions + max;
     try {
       for (;;) {
-        const exit = this.runSlices(limit, options.waitForInput === true);
+        const exit = this.runSlices(limit);
         if (exit !== null) return exit;
         if (this.idleUntil > 0) await this.idle(this.idleUntil);
         else await new Promise<void>((resolve) => setImmediate(resolve));
@@ -200,7 +201,7 @@ export class Machine {
   }
 
   /** The synchronous part of the loop: CPU slices and timers for about YIELD_EVERY_MS of host time. */
-  private runSlices(limit: number, waitForInput: boolean): MachineExit | null {
+  private runSlices(limit: number): MachineExit | null {
     const { cpu, time } = this;
     const clock = this.board.clock;
     const deterministic = time.mode === 'deterministic';
@@ -229,7 +230,7 @@ export class Machine {
         if ((cpu.flags & IF) === 0) return { reason: 'halted' };
         const wakeAt = clock.nextDeadline();
         if (wakeAt === Infinity) {
-          if (!waitForInput) return { reason: 'halted' };
+          if (!this.waitForInput) return { reason: 'halted' };
           this.idleUntil = Infinity;
           return null;
         }

@@ -1,0 +1,99 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../cli.js';
+import { captureIo } from '../test-io.js';
+
+/** A 4 KiB ROM whose reset vector jumps to `code` at F000:F000 (the ROM's first byte below 1 MiB). */
+function rom(code: number[]): Uint8Array {
+  const image = new Uint8Array(4096).fill(0xf4);
+  image.set(code, 0);
+  // F000:FFF0 -> JMP F000:F000 (EA 00 F0 00 F0)
+  image.set([0xea, 0x00, 0xf0, 0x00, 0xf0], 0xff0);
+  return image;
+}
+
+/** OUT imm8 to COM1 for each character, then write `status` to isa-debug-exit. */
+function printAndExit(text: string, status: number): number[] {
+  const code: number[] = [0xba, 0xf8, 0x03]; // mov dx, 0x3f8
+  for (const ch of Buffer.from(text)) code.push(0xb0, ch, 0xee); // mov al, ch; out dx, al
+  code.push(0xb0, status, 0xe6, 0xf4); // mov al, status; out 0xf4, al
+  code.push(0xf4); // hlt
+  return code;
+}
+
+function tempFile(name: string, data: Uint8Array | string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvm-run-'));
+  const path = join(dir, name);
+  writeFileSync(path, data);
+  return path;
+}
+
+describe('tsvm run', () => {
+  it('boots a ROM, shows COM1 on stdout and exits with the isa-debug-exit status', async () => {
+    const io = captureIo();
+    const bios = tempFile('bios.bin', rom(printAndExit('hi\n', 3)));
+    const code = await runCli(['run', '--bios', bios, '--deterministic'], io);
+    expect(io.out()).toBe('hi\n');
+    expect(code).toBe(7);
+  });
+
+  it('accepts QEMU spellings (-bios, -serial file:PATH, -m) and writes the serial log to a file', async () => {
+    const io = captureIo();
+    const bios = tempFile('bios.bin', rom(printAndExit('log', 0)));
+    const log = join(mkdtempSync(join(tmpdir(), 'tsvm-log-')), 'serial.txt');
+    const code = await runCli(['run', '-bios', bios, '-m', '8M', `-serial=file:${log}`], io);
+    expect(code).toBe(1);
+    expect(io.out()).toBe('');
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(log, 'utf8')).toBe('log');
+  });
+
+  it('exits 0 on a guest reset with --no-reboot and says so', async () => {
+    const io = captureIo();
+    // mov al, 0xfe; out 0x64, al: the keyboard controller pulses the reset line.
+    const bios = tempFile('bios.bin', rom([0xb0, 0xfe, 0xe6, 0x64, 0xf4]));
+    const code = await runCli(['run', '--bios', bios, '--no-reboot', '--serial', 'none'], io);
+    expect(code).toBe(0);
+    expect(io.err()).toContain('keyboard-controller');
+  });
+
+  it('stops at --max-instructions with exit code 124', async () => {
+    const io = captureIo();
+    const bios = tempFile('bios.bin', rom([0xeb, 0xfe])); // jmp $
+    expect(await runCli(['run', '--bios', bios, '--max-instructions', '1000', '--deterministic'], io)).toBe(124);
+  });
+
+  it('traces instructions and port I/O to stderr', async () => {
+    const io = captureIo();
+    const bios = tempFile('bios.bin', rom(printAndExit('A', 0)));
+    await runCli(['run', '--bios', bios, '--trace', '--serial', 'none'], io);
+    expect(io.err()).toMatch(/f000:f000 {2}baf803 +mov dx,3F8h/i);
+    expect(io.err()).toContain('out8 0x03f8 <- 0x41');
+    expect(io.err()).toContain('out8 0x00f4 <- 0x0');
+  });
+
+  it('refuses unknown flags, missing values and an empty boot with a usage error', async () => {
+    for (const args of [['--frobnicate'], ['--kernel'], [], ['--bios', 'x', '--kernel', 'y'], ['--cpu', 'z80', '--bios', 'x'], ['-m', 'lots', '--bios', 'x'], ['stray']]) {
+      const io = captureIo();
+      expect(await runCli(['run', ...args], io)).toBe(2);
+      expect(io.err()).toMatch(/tsvm run: /);
+    }
+  });
+
+  it('says clearly when a file is missing, empty or not a kernel', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--kernel', '/nonexistent/vmlinuz'], /kernel '\/nonexistent\/vmlinuz' does not exist \[FileUnreadable\]/],
+      [['--kernel', tempFile('empty', '')], /is empty \[InvalidImage\]/],
+      [['--kernel', tempFile('notes.txt', 'hello world, not a kernel'.repeat(40))], /neither a Linux bzImage .* nor a Multiboot kernel .*\[InvalidImage\]/],
+      [['--bios', tempFile('odd.bin', new Uint8Array(1000))], /multiple of 4 KiB .*\[InvalidImage\]/],
+      [['--kernel', mkdtempSync(join(tmpdir(), 'tsvm-dir-'))], /is a directory/],
+    ];
+    for (const [args, message] of cases) {
+      const io = captureIo();
+      expect(await runCli(['run', ...args], io)).toBe(1);
+      expect(io.err()).toMatch(message);
+    }
+  });
+});

@@ -1,0 +1,139 @@
+import { CPU_MODEL_NAMES, type CpuModelName } from '@tsvm/cpu';
+import { CliError } from '../../errors.js';
+
+/** Where a character device (serial port, debug console) goes. */
+export type CharTarget = { kind: 'stdio' } | { kind: 'file'; path: string } | { kind: 'none' };
+
+export interface RunArgs {
+  memory: number | undefined;
+  cpu: CpuModelName | undefined;
+  kernel: string | undefined;
+  initrd: string | undefined;
+  append: string | undefined;
+  bios: string | undefined;
+  serial: CharTarget;
+  debugcon: CharTarget;
+  noReboot: boolean;
+  deterministic: boolean;
+  traceInstructions: boolean;
+  tracePorts: boolean;
+  maxInstructions: number | undefined;
+  apic: boolean;
+  pci: boolean;
+}
+
+/** Flags that take a value, by every name they answer to (QEMU spells them with one dash). */
+const VALUE_FLAGS: Record<string, keyof RunArgs> = {
+  m: 'memory',
+  memory: 'memory',
+  cpu: 'cpu',
+  kernel: 'kernel',
+  initrd: 'initrd',
+  append: 'append',
+  bios: 'bios',
+  serial: 'serial',
+  debugcon: 'debugcon',
+  'max-instructions': 'maxInstructions',
+};
+const BOOLEAN_FLAGS: Record<string, (a: RunArgs) => void> = {
+  'no-reboot': (a) => (a.noReboot = true),
+  deterministic: (a) => (a.deterministic = true),
+  apic: (a) => (a.apic = true),
+  'no-pci': (a) => (a.pci = false),
+};
+const TRACE_KINDS = ['all', 'insn', 'io'] as const;
+
+/** QEMU's -m: a number of MiB, or a number with a K/M/G suffix. */
+export function parseMemory(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([KMG]i?B?)?$/i.exec(text.trim());
+  if (m === null) throw new CliError('Usage', `-m/--memory: '${text}' is not a size (e.g. 64, 64M, 1G)`);
+  const unit = (m[2] ?? 'M')[0].toUpperCase();
+  const bytes = Math.round(Number(m[1]) * (unit === 'K' ? 1024 : unit === 'G' ? 1 << 30 : 1 << 20));
+  if (bytes % 4096 !== 0) throw new CliError('Usage', `-m/--memory: ${text} is not a multiple of 4 KiB`);
+  return bytes;
+}
+
+/** `stdio`, `file:PATH`, or `none` (QEMU's -serial syntax, the subset tsvm supports). */
+export function parseCharTarget(text: string, flag: string): CharTarget {
+  if (text === 'stdio') return { kind: 'stdio' };
+  if (text === 'none' || text === 'null') return { kind: 'none' };
+  if (text.startsWith('file:') && text.length > 5) return { kind: 'file', path: text.slice(5) };
+  throw new CliError('Usage', `--${flag}: '${text}' is not one of stdio, file:PATH, none`);
+}
+
+/** Parses `tsvm run`'s arguments; every problem is a `CliError('Usage')` naming the flag. */
+export function parseRunArgs(argv: readonly string[]): RunArgs {
+  const a: RunArgs = {
+    memory: undefined,
+    cpu: undefined,
+    kernel: undefined,
+    initrd: undefined,
+    append: undefined,
+    bios: undefined,
+    serial: { kind: 'stdio' },
+    debugcon: { kind: 'none' },
+    noReboot: false,
+    deterministic: false,
+    traceInstructions: false,
+    tracePorts: false,
+    maxInstructions: undefined,
+    apic: false,
+    pci: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const m = /^--?([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(arg);
+    if (m === null) throw new CliError('Usage', `unexpected argument '${arg}' (tsvm run takes only flags)`);
+    const name = m[1];
+    let inline = m[2];
+    if (name === 'trace') {
+      const kind = inline ?? 'all';
+      if (!(TRACE_KINDS as readonly string[]).includes(kind)) throw new CliError('Usage', `--trace=${kind}: expected one of ${TRACE_KINDS.join(', ')}`);
+      if (kind !== 'io') a.traceInstructions = true;
+      if (kind !== 'insn') a.tracePorts = true;
+      continue;
+    }
+    const setFlag = BOOLEAN_FLAGS[name];
+    if (setFlag !== undefined) {
+      if (inline !== undefined) throw new CliError('Usage', `--${name} takes no value`);
+      setFlag(a);
+      continue;
+    }
+    const field = VALUE_FLAGS[name];
+    if (field === undefined) throw new CliError('Usage', `unknown flag '${arg}'`);
+    if (inline === undefined) {
+      inline = argv[++i];
+      if (inline === undefined) throw new CliError('Usage', `${arg} needs a value`);
+    }
+    const value = inline;
+    switch (field) {
+      case 'memory':
+        a.memory = parseMemory(value);
+        break;
+      case 'cpu':
+        if (!(CPU_MODEL_NAMES as readonly string[]).includes(value)) {
+          throw new CliError('Usage', `--cpu: unknown model '${value}'; known: ${CPU_MODEL_NAMES.join(', ')}`);
+        }
+        a.cpu = value as CpuModelName;
+        break;
+      case 'serial':
+      case 'debugcon':
+        a[field] = parseCharTarget(value, field);
+        break;
+      case 'maxInstructions': {
+        const n = Number(value);
+        if (!Number.isSafeInteger(n) || n <= 0) throw new CliError('Usage', `--max-instructions: '${value}' is not a positive integer`);
+        a.maxInstructions = n;
+        break;
+      }
+      default:
+        if (value === '' && field !== 'append') throw new CliError('Usage', `${arg} needs a non-empty value`);
+        (a as unknown as Record<string, string>)[field] = value;
+    }
+  }
+  if (a.kernel === undefined && a.bios === undefined) throw new CliError('Usage', 'nothing to boot: give --kernel FILE or --bios FILE');
+  if (a.kernel !== undefined && a.bios !== undefined) throw new CliError('Usage', '--kernel boots without firmware; it cannot be combined with --bios');
+  if (a.kernel === undefined && (a.initrd !== undefined || a.append !== undefined)) throw new CliError('Usage', '--initrd and --append need --kernel');
+  if (a.serial.kind === 'stdio' && a.debugcon.kind === 'stdio') throw new CliError('Usage', 'only one of --serial and --debugcon can use stdio');
+  return a;
+}

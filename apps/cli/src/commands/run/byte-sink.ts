@@ -1,0 +1,28 @@
+/**
+ * Collects guest output bytes (one call per byte from the UART) and writes them to a stream in
+ * chunks: at most once per event-loop turn, or when the buffer fills.
+ */
+export class ByteSink {
+  private buffer = new Uint8Array(16384);
+  private length = 0;
+  private scheduled = false;
+
+  constructor(private readonly stream: NodeJS.WritableStream) {}
+
+  /** For `uart.setSink`. */
+  readonly push = (byte: number): void => {
+    if (this.length === this.buffer.length) this.flush();
+    this.buffer[this.length++] = byte;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  };
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.length === 0) return;
+    this.stream.write(Buffer.from(this.buffer.subarray(0, this.length)));
+    this.length = 0;
+  }
+}
