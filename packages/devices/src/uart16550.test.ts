@@ -98,8 +98,15 @@ describe('Uart16550', () => {
 
   it('holds one byte without FIFOs and applies backpressure to the host queue', () => {
     const { bus, uart } = setup();
+    let space = 0;
+    uart.onReceiveSpace = () => space++;
     expect(uart.receive(new Uint8Array(5000))).toBe(4096);
     expect(bus.read8(LSR) & 0x03).toBe(0x01); // data ready, no overrun: the host waits
+    for (let i = 0; i < 4094; i++) bus.read8(THR);
+    expect(space).toBe(0);
+    bus.read8(THR); // the last queued byte moves into the holding register: the queue is empty
+    expect(space).toBe(1);
+    expect(uart.receive([1, 2])).toBe(2);
   });
 
   it('loops transmitted bytes back in loopback mode, with overrun when the FIFO is full', () => {

@@ -110,6 +110,9 @@ export class Uart16550 implements Device, IoHandler {
   private readonly irq: IrqLine;
   private readonly timeoutTimer: Timer;
   private sink: ((byte: number) => void) | undefined;
+  /** Called once the host queue has drained after `receive` had to refuse bytes (backpressure). */
+  onReceiveSpace: (() => void) | undefined;
+  private hostBlocked = false;
 
   private ier = 0;
   private lcr = 0;
@@ -159,6 +162,7 @@ export class Uart16550 implements Device, IoHandler {
       this.hostCount++;
       accepted++;
     }
+    if (accepted < bytes.length) this.hostBlocked = true;
     this.refill();
     this.update();
     return accepted;
@@ -338,6 +342,10 @@ export class Uart16550 implements Device, IoHandler {
       this.pushRx(this.host[this.hostHead]);
       this.hostHead = (this.hostHead + 1) % UART_HOST_QUEUE_SIZE;
       this.hostCount--;
+    }
+    if (this.hostBlocked && this.hostCount === 0) {
+      this.hostBlocked = false;
+      this.onReceiveSpace?.();
     }
   }
 
