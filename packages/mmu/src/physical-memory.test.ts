@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KIND_MMIO, KIND_RAM, KIND_ROM, KIND_UNMAPPED, MMIO_SIZE_32, MMIO_SIZE_8 } from './constants.js';
+import { KIND_MMIO, KIND_RAM, KIND_ROM, KIND_UNMAPPED, MMIO_SIZE_16, MMIO_SIZE_32, MMIO_SIZE_8 } from './constants.js';
 import { MemoryError } from './errors.js';
 import type { MmioHandler } from './mmio.js';
 import { PhysicalMemory } from './physical-memory.js';
@@ -164,6 +164,20 @@ describe('PhysicalMemory MMIO', () => {
     m.mapMmio(0xe000_0000, 4096, dev);
     expect(m.read32(0xe000_0002) >>> 0).toBe(0x66554433);
     expect(m.read16(0xe000_0003)).toBe(0x5544);
+  });
+
+  it('serves a 16-bit-only device: 32-bit accesses split in two, bytes widened, odd offsets split', () => {
+    const m = new PhysicalMemory({ ramSize: 0 });
+    const dev = recordingDevice(MMIO_SIZE_16);
+    dev.regs[0] = 0x44332211;
+    m.mapMmio(0xe000_0000, 4096, dev);
+    expect(m.read32(0xe000_0000) >>> 0).toBe(0x44332211);
+    expect(m.read8(0xe000_0003)).toBe(0x44);
+    expect(m.read16(0xe000_0001)).toBe(0x3322);
+    dev.log.length = 0;
+    m.write32(0xe000_0004, 0xaabbccdd);
+    m.write8(0xe000_0009, 0x7f);
+    expect(dev.log).toEqual(['w16 4 ccdd', 'w16 6 aabb', 'w16 8 7f00']);
   });
 
   it('refuses a handler that declares a width it does not implement', () => {
