@@ -54,3 +54,11 @@ export function ascii(bytes: Uint8Array, at: number, length: number): string {
 export function writeAscii(bytes: Uint8Array, at: number, text: string): void {
   for (let i = 0; i < text.length; i++) bytes[at + i] = text.charCodeAt(i) & 0x7f;
 }
+
+let zeroPage = new Uint8Array(0);
+
+/** True when every byte is zero (a native memcmp against a shared zero buffer). */
+export function isAllZero(bytes: Uint8Array): boolean {
+  if (zeroPage.length < bytes.length) zeroPage = new Uint8Array(Math.max(bytes.length, 1 << 20));
+  return Buffer.compare(bytes, zeroPage.subarray(0, bytes.length)) === 0;
+}

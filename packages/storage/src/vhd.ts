@@ -1,6 +1,8 @@
 import type { AllocationExtent, BlockDevice } from './block-device.js';
 import { checkRange, coalesceExtents } from './block-device.js';
+import { SerialQueue } from './serial-queue.js';
 import { readBacking } from './backing.js';
+import { isAllZero } from './byte-fields.js';
 import { StorageError } from './errors.js';
 import type { HostFile } from './host-file.js';
 import { readExact } from './host-file.js';
@@ -53,6 +55,7 @@ export class VhdImage implements ImageDevice {
   private footerOffset: number;
   private readonly bitmaps = new Map<number, Uint8Array>();
   private closed = false;
+  private readonly queue = new SerialQueue();
 
   constructor(parts: VhdParts) {
     this.file = parts.file;
@@ -177,7 +180,11 @@ export class VhdImage implements ImageDevice {
     return start;
   }
 
-  async write(offset: number, data: Uint8Array): Promise<void> {
+  write(offset: number, data: Uint8Array): Promise<void> {
+    return this.queue.run(() => this.writeNow(offset, data));
+  }
+
+  private async writeNow(offset: number, data: Uint8Array): Promise<void> {
     this.writable('write');
     checkRange(this, offset, data.length, 'write');
     if (this.bat === undefined) {
@@ -192,7 +199,7 @@ export class VhdImage implements ImageDevice {
       const n = Math.min(this.blockSize - within, data.length - done);
       const piece = data.subarray(done, done + n);
       let start = this.blockStart(index);
-      if (start === undefined && this.backing === undefined && isZero(piece)) {
+      if (start === undefined && this.backing === undefined && isAllZero(piece)) {
         done += n;
         continue;
       }
@@ -231,18 +238,30 @@ export class VhdImage implements ImageDevice {
     if (changed) await this.file.write(start, bm);
   }
 
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    return this.queue.run(() => this.flushNow());
+  }
+
+  private async flushNow(): Promise<void> {
     this.live('flush');
     if (!this.readOnly) await this.file.flush();
   }
 
-  async discard(offset: number, length: number): Promise<void> {
+  discard(offset: number, length: number): Promise<void> {
+    return this.queue.run(() => this.discardNow(offset, length));
+  }
+
+  private async discardNow(offset: number, length: number): Promise<void> {
     this.writable('discard');
     checkRange(this, offset, length, 'discard');
     // VHD has no way to give a block back short of rewriting the file; a discard is a hint we may ignore.
   }
 
-  async writeZeroes(offset: number, length: number): Promise<void> {
+  writeZeroes(offset: number, length: number): Promise<void> {
+    return this.queue.run(() => this.writeZeroesNow(offset, length));
+  }
+
+  private async writeZeroesNow(offset: number, length: number): Promise<void> {
     this.writable('writeZeroes');
     checkRange(this, offset, length, 'writeZeroes');
     const chunk = Math.max(this.blockSize, 1 << 20);
@@ -254,11 +273,11 @@ export class VhdImage implements ImageDevice {
         // Unallocated blocks already read as zeros; write only into allocated ones.
         const index = Math.floor((offset + done) / this.blockSize);
         const m = Math.min(n, (index + 1) * this.blockSize - (offset + done));
-        if (this.blockStart(index) !== undefined) await this.write(offset + done, zeros.subarray(0, m));
+        if (this.blockStart(index) !== undefined) await this.writeNow(offset + done, zeros.subarray(0, m));
         done += m;
         continue;
       }
-      await this.write(offset + done, zeros.subarray(0, n));
+      await this.writeNow(offset + done, zeros.subarray(0, n));
       done += n;
     }
   }
@@ -310,7 +329,11 @@ export class VhdImage implements ImageDevice {
     return this.header === undefined ? {} : { clusterSize: this.header.blockSize };
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    return this.queue.run(() => this.closeNow());
+  }
+
+  private async closeNow(): Promise<void> {
     if (this.closed) return;
     if (!this.readOnly) await this.file.flush();
     this.closed = true;
@@ -327,7 +350,3 @@ export class VhdImage implements ImageDevice {
   static readonly footerSize = VHD_FOOTER_SIZE;
 }
 
-function isZero(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
-  return true;
-}

@@ -1,6 +1,8 @@
 import type { AllocationExtent, BlockDevice } from './block-device.js';
 import { checkRange, coalesceExtents } from './block-device.js';
+import { SerialQueue } from './serial-queue.js';
 import { readBacking } from './backing.js';
+import { isAllZero } from './byte-fields.js';
 import { StorageError } from './errors.js';
 import type { HostFile } from './host-file.js';
 import { readExact } from './host-file.js';
@@ -60,10 +62,15 @@ export interface VhdxParts {
   parentName?: string;
 }
 
+/** Dirty metadata sectors committed together once this many are pending. */
+const MAX_DIRTY_SECTORS = 256;
+
 /**
  * A VHDX disk (fixed, dynamic or differencing) as a block device. Every metadata change (BAT entries,
- * sector bitmaps) goes through the log: payload data is written and flushed first, then a log entry
- * with the new metadata sectors, then the sectors in place.
+ * sector bitmaps) goes through the log: changed 4 KiB metadata sectors are kept in memory until
+ * `flush()` (or until many are pending); then payload data is flushed, a log entry with the new
+ * sectors is written and flushed, and the sectors are written in place. A crash loses only writes
+ * not yet flushed, never maps a block to data that was not written.
  */
 export class VhdxImage implements ImageDevice {
   readonly format = 'vhdx';
@@ -85,10 +92,13 @@ export class VhdxImage implements ImageDevice {
   private readonly blockSize: number;
   private fileEnd: number;
   private readonly bitmaps = new Map<number, Uint8Array>();
+  /** File offsets of metadata sectors changed in memory and not yet logged. */
+  private readonly dirty = new Set<number>();
   private logHead = 0;
   private logSequence = 1n;
-  private dirty = false;
+  private writing = false;
   private closed = false;
+  private readonly queue = new SerialQueue();
 
   constructor(p: VhdxParts) {
     this.file = p.file;
@@ -156,7 +166,7 @@ export class VhdxImage implements ImageDevice {
     if (bm === undefined) {
       bm = new Uint8Array(MiB);
       await readExact(this.source, this.offsetOf(entry), bm, `VHDX sector bitmap block ${chunk}`);
-      if (this.bitmaps.size >= BITMAP_CACHE) this.bitmaps.delete(this.bitmaps.keys().next().value!);
+      if (this.bitmaps.size >= BITMAP_CACHE) await this.evictBitmap();
       this.bitmaps.set(chunk, bm);
     }
     return bm;
@@ -220,13 +230,26 @@ export class VhdxImage implements ImageDevice {
     }
   }
 
+  /** Drop the oldest cached bitmap, committing first if it holds changes not yet logged. */
+  private async evictBitmap(): Promise<void> {
+    const oldest = this.bitmaps.keys().next().value!;
+    const at = this.offsetOf(this.bitmapEntry(oldest));
+    for (const d of this.dirty) {
+      if (d >= at && d < at + MiB) {
+        await this.commit();
+        break;
+      }
+    }
+    this.bitmaps.delete(oldest);
+  }
+
   /** First write since open: new write GUIDs and a log GUID in both headers ([MS-VHDX] 2.2.2.1). */
   private async beginWrite(): Promise<void> {
-    if (this.dirty) return;
+    if (this.writing) return;
     await this.writeHeaders({ ...this.header, fileWriteGuid: randomGuid(), dataWriteGuid: randomGuid(), logGuid: randomGuid() });
     this.logHead = 0;
     this.logSequence = 1n;
-    this.dirty = true;
+    this.writing = true;
   }
 
   /** After a replay made real by `open`: the log is applied and flushed, so mark it empty. */
@@ -246,8 +269,29 @@ export class VhdxImage implements ImageDevice {
     }
   }
 
-  /** Log `sectors` (4 KiB metadata sectors with their new content), then write them in place. */
-  private async logged(sectors: { offset: number; data: Uint8Array }[]): Promise<void> {
+  /** The current content of the metadata sector at file offset `offset` (BAT or a cached bitmap). */
+  private sectorContent(offset: number): Uint8Array {
+    if (offset >= this.batOffset && offset < this.batOffset + this.bat.length) {
+      const at = offset - this.batOffset;
+      return this.bat.slice(at, at + LOG_SECTOR);
+    }
+    for (const [chunk, bm] of this.bitmaps) {
+      const base = this.offsetOf(this.bitmapEntry(chunk));
+      if (offset >= base && offset < base + MiB) return bm.slice(offset - base, offset - base + LOG_SECTOR);
+    }
+    throw new StorageError('InvalidArgument', `${this.file.path}: no cached metadata sector at offset ${offset}`);
+  }
+
+  private async markDirty(offsets: number[]): Promise<void> {
+    for (const o of offsets) this.dirty.add(o);
+    if (this.dirty.size >= MAX_DIRTY_SECTORS) await this.commit();
+  }
+
+  /** Log every dirty metadata sector, then write them in place ([MS-VHDX] 2.3). */
+  private async commit(): Promise<void> {
+    if (this.dirty.size === 0) return;
+    const sectors = [...this.dirty].sort((a, b) => a - b).map((offset) => ({ offset, data: this.sectorContent(offset) }));
+    // Payload first: a logged BAT entry must never point at data that is not on disk yet.
     await this.file.flush();
     const fileSize = await this.file.size();
     const logLength = this.header.logLength;
@@ -262,16 +306,16 @@ export class VhdxImage implements ImageDevice {
       }
       await this.file.write(this.header.logOffset + this.logHead, entry);
       await this.file.flush();
-      for (const s of batch) await this.file.write(s.offset, s.data);
+      for (const sct of batch) await this.file.write(sct.offset, sct.data);
       await this.file.flush();
       this.logHead = (this.logHead + entry.length) % logLength;
       this.logSequence += 1n;
     }
+    this.dirty.clear();
   }
 
-  private batSector(entry: number): { offset: number; data: Uint8Array } {
-    const at = Math.floor((entry * 8) / LOG_SECTOR) * LOG_SECTOR;
-    return { offset: this.batOffset + at, data: this.bat.slice(at, at + LOG_SECTOR) };
+  private batSector(entry: number): number {
+    return this.batOffset + Math.floor((entry * 8) / LOG_SECTOR) * LOG_SECTOR;
   }
 
   /** Reserve `bytes` (a multiple of 1 MiB) at the end of the file; it reads as zeros. */
@@ -282,7 +326,11 @@ export class VhdxImage implements ImageDevice {
     return at;
   }
 
-  async write(offset: number, data: Uint8Array): Promise<void> {
+  write(offset: number, data: Uint8Array): Promise<void> {
+    return this.queue.run(() => this.writeNow(offset, data));
+  }
+
+  private async writeNow(offset: number, data: Uint8Array): Promise<void> {
     this.writable('write');
     checkRange(this, offset, data.length, 'write');
     let done = 0;
@@ -306,7 +354,7 @@ export class VhdxImage implements ImageDevice {
       return;
     }
     const readsParent = this.metadata.hasParent && state !== PAYLOAD_ZERO;
-    if (state !== PAYLOAD_PARTIALLY_PRESENT && !readsParent && isZero(piece)) return;
+    if (state !== PAYLOAD_PARTIALLY_PRESENT && !readsParent && isAllZero(piece)) return;
     await this.beginWrite();
     const whole = piece.length === this.blockSize || pos + piece.length === this.size && pos === blockBase;
     if (state !== PAYLOAD_PARTIALLY_PRESENT && (!readsParent || whole)) {
@@ -314,7 +362,7 @@ export class VhdxImage implements ImageDevice {
       const at = await this.reserve(this.blockSize);
       await this.file.write(at + (pos - blockBase), piece);
       this.setEntry(entry, PAYLOAD_FULLY_PRESENT, at);
-      await this.logged([this.batSector(entry)]);
+      await this.markDirty([this.batSector(entry)]);
       return;
     }
     await this.writePartial(block, entry, state, pos, piece);
@@ -323,7 +371,7 @@ export class VhdxImage implements ImageDevice {
   /** A differencing disk's write into a block the parent still partly answers for. */
   private async writePartial(block: number, entry: number, state: number, pos: number, piece: Uint8Array): Promise<void> {
     const ss = this.sectorSize;
-    const meta: { offset: number; data: Uint8Array }[] = [];
+    const meta: number[] = [];
     const chunk = Math.floor(block / this.layout.chunkRatio);
     const bmEntry = this.bitmapEntry(chunk);
     if (this.state(bmEntry) !== SB_PRESENT) {
@@ -340,7 +388,7 @@ export class VhdxImage implements ImageDevice {
     if (state !== PAYLOAD_PARTIALLY_PRESENT) {
       const at = await this.reserve(this.blockSize);
       this.setEntry(entry, PAYLOAD_PARTIALLY_PRESENT, at);
-      if (!meta.some((m) => m.offset === this.batSector(entry).offset)) meta.push(this.batSector(entry));
+      meta.push(this.batSector(entry));
     }
     await this.file.write(this.offsetOf(entry) + (first * ss - block * this.blockSize), span);
     const bm = (await this.bitmapOf(chunk))!;
@@ -349,15 +397,19 @@ export class VhdxImage implements ImageDevice {
     const lo = Math.floor(((first - chunkBase) >>> 3) / LOG_SECTOR) * LOG_SECTOR;
     const hi = Math.floor(((last - chunkBase) >>> 3) / LOG_SECTOR) * LOG_SECTOR;
     const bmAt = this.offsetOf(bmEntry);
-    for (let at = lo; at <= hi; at += LOG_SECTOR) meta.push({ offset: bmAt + at, data: bm.slice(at, at + LOG_SECTOR) });
-    // The BAT sectors were captured before the bitmap's: refresh them so they carry both changes.
-    const fresh = meta.map((m) => (m.offset >= this.batOffset && m.offset < this.batOffset + this.bat.length ? { offset: m.offset, data: this.bat.slice(m.offset - this.batOffset, m.offset - this.batOffset + LOG_SECTOR) } : m));
-    await this.logged(fresh);
+    for (let at = lo; at <= hi; at += LOG_SECTOR) meta.push(bmAt + at);
+    await this.markDirty(meta);
   }
 
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    return this.queue.run(() => this.flushNow());
+  }
+
+  private async flushNow(): Promise<void> {
     this.live('flush');
-    if (!this.readOnly) await this.file.flush();
+    if (this.readOnly) return;
+    await this.commit();
+    await this.file.flush();
   }
 
   /** Whole blocks in the range become ZERO blocks; partial ones are written with zeros (or, for discard, left). */
@@ -377,28 +429,31 @@ export class VhdxImage implements ImageDevice {
           changed.push(entry);
         }
       } else if (partial) {
-        await this.write(pos, new Uint8Array(n));
+        await this.writeNow(pos, new Uint8Array(n));
       }
       done += n;
     }
     if (changed.length > 0) {
       await this.beginWrite();
-      const sectors = new Map<number, { offset: number; data: Uint8Array }>();
-      for (const e of changed) {
-        const s = this.batSector(e);
-        sectors.set(s.offset, s);
-      }
-      await this.logged([...sectors.values()]);
+      await this.markDirty(changed.map((e) => this.batSector(e)));
     }
   }
 
-  async discard(offset: number, length: number): Promise<void> {
+  discard(offset: number, length: number): Promise<void> {
+    return this.queue.run(() => this.discardNow(offset, length));
+  }
+
+  private async discardNow(offset: number, length: number): Promise<void> {
     this.writable('discard');
     checkRange(this, offset, length, 'discard');
     await this.zeroRange(offset, length, false);
   }
 
-  async writeZeroes(offset: number, length: number): Promise<void> {
+  writeZeroes(offset: number, length: number): Promise<void> {
+    return this.queue.run(() => this.writeZeroesNow(offset, length));
+  }
+
+  private async writeZeroesNow(offset: number, length: number): Promise<void> {
     this.writable('writeZeroes');
     checkRange(this, offset, length, 'writeZeroes');
     await this.zeroRange(offset, length, true);
@@ -444,10 +499,15 @@ export class VhdxImage implements ImageDevice {
     return { clusterSize: this.blockSize };
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    return this.queue.run(() => this.closeNow());
+  }
+
+  private async closeNow(): Promise<void> {
     if (this.closed) return;
-    if (this.dirty) {
+    if (this.writing) {
       // Every logged change is in place and flushed: an empty log needs no replay by the next reader.
+      await this.commit();
       await this.file.flush();
       await this.writeHeaders({ ...this.header, logGuid: new Uint8Array(16) });
     }
@@ -458,7 +518,3 @@ export class VhdxImage implements ImageDevice {
   }
 }
 
-function isZero(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
-  return true;
-}

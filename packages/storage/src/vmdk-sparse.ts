@@ -1,4 +1,5 @@
 import { deflateSync, inflateSync } from 'node:zlib';
+import { isAllZero } from './byte-fields.js';
 import { StorageError } from './errors.js';
 import type { HostFile } from './host-file.js';
 import { readExact } from './host-file.js';
@@ -59,6 +60,8 @@ export class SparseExtent {
   private readonly lastGrainData: Uint8Array;
   private readonly stream: SparseExtentParts['streamWriter'];
   private readonly pending = new Map<number, { data: Uint8Array; filled: number }>();
+  /** Grain tables changed in memory and not yet written (written by `flushTables`). */
+  private readonly dirtyTables = new Set<number>();
 
   constructor(private readonly p: SparseExtentParts) {
     this.file = p.file;
@@ -96,9 +99,26 @@ export class SparseExtent {
       }
       t[i] = e;
     }
-    if (this.tables.size >= GT_CACHE) this.tables.clear();
+    if (this.tables.size >= GT_CACHE) {
+      await this.flushTables();
+      this.tables.clear();
+    }
     this.tables.set(gdIndex, t);
     return t;
+  }
+
+  /** Write every changed grain table, and its redundant copy. */
+  async flushTables(): Promise<void> {
+    if (this.stream !== undefined) return;
+    for (const gdIndex of [...this.dirtyTables].sort((a, b) => a - b)) {
+      const t = this.tables.get(gdIndex)!;
+      const raw = new Uint8Array(t.length * 4);
+      const v = new DataView(raw.buffer);
+      t.forEach((e, j) => v.setUint32(j * 4, e, true));
+      await this.file.write(this.gd[gdIndex] * VMDK_SECTOR, raw);
+      if (this.rgd !== undefined && this.rgd[gdIndex] !== 0) await this.file.write(this.rgd[gdIndex] * VMDK_SECTOR, raw);
+    }
+    this.dirtyTables.clear();
   }
 
   async grain(index: number): Promise<GrainState> {
@@ -170,11 +190,9 @@ export class SparseExtent {
     let t = await this.table(gdIndex);
     if (t === undefined) t = await this.allocateTable(gdIndex);
     t[index % n] = value;
-    if (this.stream !== undefined) return;
-    const entry = new Uint8Array(4);
-    new DataView(entry.buffer).setUint32(0, value, true);
-    await this.file.write(this.gd[gdIndex] * VMDK_SECTOR + (index % n) * 4, entry);
-    if (this.rgd !== undefined && this.rgd[gdIndex] !== 0) await this.file.write(this.rgd[gdIndex] * VMDK_SECTOR + (index % n) * 4, entry);
+    // Grain data is written before its table entry reaches the disk (at the next flush), so a crash
+    // loses unflushed writes but never points a grain table at data that is not there.
+    if (this.stream === undefined) this.dirtyTables.add(gdIndex);
   }
 
   /** A grain table for a directory entry that has none: appended, zeroed, then linked. */
@@ -207,10 +225,41 @@ export class SparseExtent {
       const within = pos - index * this.grainBytes;
       const n = Math.min(this.grainBytes - within, data.length - done);
       const piece = data.subarray(done, done + n);
-      if (this.stream !== undefined) await this.streamWrite(index, within, piece, hasBacking);
-      else await this.writeGrain(index, within, piece, fallback, hasBacking);
+      if (this.stream !== undefined) {
+        await this.streamWrite(index, within, piece, hasBacking);
+      } else if (within === 0 && n === this.grainBytes) {
+        done += await this.writeFullGrains(index, data.subarray(done), fallback, hasBacking);
+        continue;
+      } else {
+        await this.writeGrain(index, within, piece, fallback, hasBacking);
+      }
       done += n;
     }
+  }
+
+  /**
+   * Write whole grains from `data` starting at grain `first`: a run of unallocated grains goes to
+   * the end of the file in one write. Returns the bytes consumed (at least one grain).
+   */
+  private async writeFullGrains(first: number, data: Uint8Array, fallback: Fallback, hasBacking: boolean): Promise<number> {
+    const gb = this.grainBytes;
+    const limit = Math.min(256, Math.floor(data.length / gb), this.header.capacity / this.header.grainSize - first);
+    let count = 0;
+    while (count < limit) {
+      const g = await this.grain(first + count);
+      const piece = data.subarray(count * gb, (count + 1) * gb);
+      if (g.kind !== 'unallocated' || (!hasBacking && isAllZero(piece))) break;
+      count++;
+    }
+    if (count === 0) {
+      await this.writeGrain(first, 0, data.subarray(0, gb), fallback, hasBacking);
+      return gb;
+    }
+    const at = this.fileEnd;
+    this.fileEnd += count * gb;
+    await this.file.write(at, data.subarray(0, count * gb));
+    for (let i = 0; i < count; i++) await this.setEntry(first + i, (at + i * gb) / VMDK_SECTOR);
+    return count * gb;
   }
 
   private async writeGrain(index: number, within: number, piece: Uint8Array, fallback: Fallback, hasBacking: boolean): Promise<void> {
@@ -220,7 +269,7 @@ export class SparseExtent {
       return;
     }
     if (g.kind === 'compressed') throw new StorageError('ReadOnly', `${this.where()}: grains of a compressed VMDK cannot be rewritten`);
-    if (g.kind === 'unallocated' && !hasBacking && isZero(piece)) return;
+    if (g.kind === 'unallocated' && !hasBacking && isAllZero(piece)) return;
     const grain = new Uint8Array(this.grainBytes);
     if (piece.length !== this.grainBytes && g.kind === 'unallocated') await fallback(index * this.grainBytes, grain);
     grain.set(piece, within);
@@ -237,7 +286,7 @@ export class SparseExtent {
       throw new StorageError('Unsupported', `${this.where()}: a stream-optimized VMDK is written once, in order; grain ${index} was already written`);
     }
     if (pend === undefined) {
-      if (!hasBacking && isZero(piece)) return;
+      if (!hasBacking && isAllZero(piece)) return;
       if (this.pending.size >= MAX_PENDING_GRAINS) await this.emit(this.pending.keys().next().value!);
       pend = { data: new Uint8Array(this.grainBytes), filled: 0 };
       this.pending.set(index, pend);
@@ -309,7 +358,3 @@ export class SparseExtent {
   }
 }
 
-function isZero(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
-  return true;
-}

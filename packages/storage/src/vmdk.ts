@@ -1,5 +1,6 @@
 import type { AllocationExtent, BlockDevice } from './block-device.js';
 import { checkRange, coalesceExtents } from './block-device.js';
+import { SerialQueue } from './serial-queue.js';
 import { readBacking } from './backing.js';
 import { StorageError } from './errors.js';
 import type { HostFile } from './host-file.js';
@@ -42,6 +43,7 @@ export class VmdkImage implements ImageDevice {
   private readonly extents: VmdkExtent[];
   private readonly extraFiles: HostFile[];
   private closed = false;
+  private readonly queue = new SerialQueue();
 
   constructor(p: VmdkParts) {
     this.file = p.file;
@@ -89,7 +91,11 @@ export class VmdkImage implements ImageDevice {
     });
   }
 
-  async write(offset: number, data: Uint8Array): Promise<void> {
+  write(offset: number, data: Uint8Array): Promise<void> {
+    return this.queue.run(() => this.writeNow(offset, data));
+  }
+
+  private async writeNow(offset: number, data: Uint8Array): Promise<void> {
     this.live('write');
     if (this.readOnly) throw new StorageError('ReadOnly', `${this.file.path}: write to a VMDK image opened read-only`);
     checkRange(this, offset, data.length, 'write');
@@ -101,27 +107,40 @@ export class VmdkImage implements ImageDevice {
     });
   }
 
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    return this.queue.run(() => this.flushNow());
+  }
+
+  private async flushNow(): Promise<void> {
     this.live('flush');
     if (this.readOnly) return;
+    for (const e of this.extents) if (e.kind === 'sparse') await e.sparse.flushTables();
     for (const f of new Set([this.file, ...this.extraFiles])) await f.flush();
   }
 
-  async discard(offset: number, length: number): Promise<void> {
+  discard(offset: number, length: number): Promise<void> {
+    return this.queue.run(() => this.discardNow(offset, length));
+  }
+
+  private async discardNow(offset: number, length: number): Promise<void> {
     this.live('discard');
     if (this.readOnly) throw new StorageError('ReadOnly', `${this.file.path}: discard on a VMDK image opened read-only`);
     checkRange(this, offset, length, 'discard');
     // Hosted sparse extents have no way to give a grain back; a discard is a hint we may ignore.
   }
 
-  async writeZeroes(offset: number, length: number): Promise<void> {
+  writeZeroes(offset: number, length: number): Promise<void> {
+    return this.queue.run(() => this.writeZeroesNow(offset, length));
+  }
+
+  private async writeZeroesNow(offset: number, length: number): Promise<void> {
     this.live('writeZeroes');
     checkRange(this, offset, length, 'writeZeroes');
     const zeros = new Uint8Array(Math.min(length, 1 << 20));
     for (let done = 0; done < length; done += zeros.length) {
       const n = Math.min(zeros.length, length - done);
       // Unallocated grains with no parent already read as zeros; the sparse extent skips them.
-      await this.write(offset + done, zeros.subarray(0, n));
+      await this.writeNow(offset + done, zeros.subarray(0, n));
     }
   }
 
@@ -186,11 +205,15 @@ export class VmdkImage implements ImageDevice {
     };
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    return this.queue.run(() => this.closeNow());
+  }
+
+  private async closeNow(): Promise<void> {
     if (this.closed) return;
     if (!this.readOnly) {
       for (const e of this.extents) if (e.kind === 'sparse') await e.sparse.finish();
-      await this.flush();
+      await this.flushNow();
     }
     this.closed = true;
     for (const f of new Set([this.file, ...this.extraFiles])) await f.close();
