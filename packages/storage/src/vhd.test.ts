@@ -168,7 +168,7 @@ describe('VHD corruption', () => {
 });
 
 describe.skipIf(!HAVE_QEMU_IMG)('VHD against qemu-img', { timeout: 60_000 }, () => {
-  const size = 24 << 20;
+  const size = 12 << 20;
   const content = mixedContent(size, 21);
   writeFileSync(at('src.raw'), content);
 
@@ -186,7 +186,7 @@ describe.skipIf(!HAVE_QEMU_IMG)('VHD against qemu-img', { timeout: 60_000 }, () 
 
     it(`writes a ${subformat} VHD that qemu-img reads back identically`, async () => {
       const path = at(`t-${subformat}.vhd`);
-      await createImage(path, { format: 'vpc', size: 20_000_000, options: { subformat }, registry });
+      await createImage(path, { format: 'vpc', size: 10_000_000, options: { subformat }, registry });
       const info = JSON.parse(qemuImg('info', '-f', 'vpc', '--output', 'json', path)) as { 'virtual-size': number; format: string };
       const dev = await openImage(path, { registry, readOnly: false });
       expect(info['virtual-size']).toBe(dev.size);

@@ -113,7 +113,7 @@ describe('VMDK corruption', () => {
 });
 
 describe.skipIf(!HAVE_QEMU_IMG)('VMDK against qemu-img', { timeout: 60_000 }, () => {
-  const size = 20 * MiB;
+  const size = 12 * MiB;
   writeFileSync(at('src.raw'), mixedContent(size, 41));
   const source = (): Uint8Array => new Uint8Array(readFileSync(at('src.raw')));
 
