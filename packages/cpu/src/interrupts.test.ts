@@ -138,6 +138,12 @@ describe('real-mode interrupts and exceptions', () => {
     ud.cpu.run(10);
     expect(vectorTaken(ud)).toBe(6);
     expect(frame(ud)[0]).toBe(0);
+    const fs = machine('286', [0x8e, 0xe0]); // mov fs, ax: FS arrives with the 386
+    fs.cpu.run(10);
+    expect(vectorTaken(fs)).toBe(6);
+    const movcs = machine('386', [0x8e, 0xc8]); // mov cs, ax: 8086 only
+    movcs.cpu.run(10);
+    expect(vectorTaken(movcs)).toBe(6);
     const popcs = machine('8086', [0x0f]);
     popcs.poke((STACK_SEG << 4) + 0xfff0, [0x00, 0x06]); // CS = 0600h on the stack
     popcs.poke(0x6000 + 1, [0xf4]); // POP CS continues at 0600:0001

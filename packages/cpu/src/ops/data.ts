@@ -1,5 +1,5 @@
 import { condition, readFlags, writeFlags, CF, PF, AF, ZF, SF } from '../flags.js';
-import { AH, CS, EAX, EDX, SS, UD } from '../cpu.js';
+import { AH, CS, DS, EAX, EDX, SS, UD } from '../cpu.js';
 import type { Cpu } from '../interpreter.js';
 import { ea, type Op } from '../op.js';
 import { getReg, setReg } from './regs.js';
@@ -37,21 +37,34 @@ export function loadSeg(cpu: Cpu, seg: number, sel: number): void {
 
 /** MOV r/m16, Sreg (`ext` = segment). A register destination takes the zero-extended selector at 32 bits. */
 export function movRmSregR(cpu: Cpu, op: Op): void {
+  if (op.ext > DS && !cpu.model.has32) {
+    cpu.exception(UD);
+    return;
+  }
   setReg(cpu, op.m, cpu.segSel[op.ext], op.msb);
 }
 export function movRmSregM(cpu: Cpu, op: Op): void {
+  if (op.ext > DS && !cpu.model.has32) {
+    cpu.exception(UD);
+    return;
+  }
   cpu.wr16(op.seg, ea(cpu, op), cpu.segSel[op.ext]);
 }
-/** MOV Sreg, r/m16. MOV CS exists only on the 8086. */
+/** MOV CS exists only on the 8086; FS and GS from the 386 on. */
+function badSreg(cpu: Cpu, seg: number): boolean {
+  return (seg === CS && cpu.model.generation !== 0) || (seg > DS && !cpu.model.has32);
+}
+
+/** MOV Sreg, r/m16. */
 export function movSregRmR(cpu: Cpu, op: Op): void {
-  if (op.ext === CS && cpu.model.generation !== 0) {
+  if (badSreg(cpu, op.ext)) {
     cpu.exception(UD);
     return;
   }
   loadSeg(cpu, op.ext, cpu.r16[op.m << 1]);
 }
 export function movSregRmM(cpu: Cpu, op: Op): void {
-  if (op.ext === CS && cpu.model.generation !== 0) {
+  if (badSreg(cpu, op.ext)) {
     cpu.exception(UD);
     return;
   }
