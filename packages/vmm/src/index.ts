@@ -9,7 +9,7 @@ export {
   type MultibootModule,
   type ResolvedMachineConfig,
 } from './config.js';
-export { Machine, MAX_SLICE, type MachineExit, type MachineOptions, type RunOptions } from './machine.js';
+export { IDLE_GIVE_UP_NS, Machine, MAX_SLICE, type MachineExit, type MachineOptions, type RunOptions } from './machine.js';
 export {
   PcBoard,
   PORT_DEBUG_CONSOLE,

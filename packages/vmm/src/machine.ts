@@ -44,6 +44,11 @@ const YIELD_EVERY_MS = 15;
 const REALTIME_SLICE = 200_000;
 const REALTIME_NS_PER_INSN_GUESS = 10;
 const REALTIME_MIN_SLICE = 1_000;
+/**
+ * Deterministic mode without host input: a CPU that stays halted this long in virtual time (timers fire,
+ * none wakes it) will never run again, so the run ends with `halted` instead of skipping time forever.
+ */
+export const IDLE_GIVE_UP_NS = 60e9;
 
 /**
  * A PC: RAM and firmware, the CPU, the board's devices and one virtual clock, built from a validated
@@ -207,6 +212,7 @@ export class Machine {
     const deterministic = time.mode === 'deterministic';
     const started = performance.now();
     this.idleUntil = 0;
+    let haltedSince = -1;
     for (;;) {
       const done = this.instructions;
       const now = time.now(done);
@@ -235,6 +241,9 @@ export class Machine {
           return null;
         }
         if (deterministic) {
+          const halted = time.now(this.instructions);
+          if (haltedSince < 0 || this.instructions !== done) haltedSince = halted;
+          else if (!this.waitForInput && halted - haltedSince > IDLE_GIVE_UP_NS) return { reason: 'halted' };
           time.skipTo(wakeAt, this.instructions);
         } else {
           this.idleUntil = (wakeAt - time.now(this.instructions)) / 1e6;
