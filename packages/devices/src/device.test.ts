@@ -15,6 +15,21 @@ describe('StateReader', () => {
     expect(r.number('t')).toBe(1.5);
   });
 
+  it('reads nested records and 32-bit word arrays, naming the path of a problem', () => {
+    const r = new StateReader('pit', { version: 1, chip: { imr: 3 }, channels: [{ mode: 2 }, { mode: 9 }], irr: new Uint32Array(8) }, [1]);
+    expect(r.child('chip').int('imr', 0, 255)).toBe(3);
+    expect(r.child('chip').fields()).toEqual(['imr']);
+    expect(r.words('irr', 8).length).toBe(8);
+    expect(() => r.words('irr', 4)).toThrow('must hold 4 words, got 8');
+    const [a, b] = r.records('channels', 2);
+    expect(a.int('mode', 0, 5)).toBe(2);
+    expect(() => b.int('mode', 0, 5)).toThrow("pit.channels[1]: saved state field 'mode' must be in 0..5, got 9");
+    expect(() => r.records('channels', 3)).toThrow('must have 3 entries');
+    expect(() => r.child('irr')).toThrow('must be a record');
+    expect(() => r.child('chip').bits('imr', 255, 0x02)).toThrow('reserved bits 0x2');
+    expect(() => r.fail('chip', 'does not fit')).toThrow("pit: saved state field 'chip' does not fit");
+  });
+
   it('names the device and field of every problem', () => {
     const r = new StateReader('uart0', good, [2]);
     expect(() => r.int('ier', 0, 3)).toThrow("uart0: saved state field 'ier' must be in 0..3, got 5");

@@ -137,6 +137,11 @@ export class StateReader {
     return v;
   }
 
+  /** The field names present (without `version`), to refuse records with entries nothing reads. */
+  fields(): string[] {
+    return Object.keys(this.record).filter((k) => k !== 'version');
+  }
+
   /** Reject a state whose fields are each valid but do not fit together. */
   fail(field: string, problem: string): never {
     fail(this.device, field, problem);

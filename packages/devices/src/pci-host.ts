@@ -178,9 +178,14 @@ export class PciHost implements Device, IoHandler {
     if ((address & ~CONFIG_ADDRESS_MASK) !== 0) r.fail('address', 'has bits CONFIG_ADDRESS does not keep');
     const all = r.child('functions');
     const appliers: (() => void)[] = [];
+    const expected = new Set<string>();
     this.functions.forEach((fn, i) => {
-      if (fn !== undefined) appliers.push(fn.readState(all.child(`${i >>> 3}.${i & 7}`)));
+      if (fn === undefined) return;
+      const key = `${i >>> 3}.${i & 7}`;
+      expected.add(key);
+      appliers.push(fn.readState(all.child(key)));
     });
+    for (const key of all.fields()) if (!expected.has(key)) all.fail(key, 'is a function this machine does not have');
     this.address = address;
     for (const apply of appliers) apply();
   }

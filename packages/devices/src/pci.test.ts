@@ -183,6 +183,7 @@ describe('PCI configuration mechanism #1, i440FX and PIIX3', () => {
     expect(() => host.loadState({ ...saved, functions: { ...functions, '0.0': { ...functions['0.0'], config: bad } } })).toThrow(/read-only bits at offset 0x0/);
     expect(() => host.loadState({ ...saved, address: 3 })).toThrow(DeviceError);
     expect(() => host.loadState({ ...saved, functions: { '0.0': functions['0.0'] } })).toThrow(/pci.functions: saved state field '1.0' must be a record/);
+    expect(() => host.loadState({ ...saved, functions: { ...functions, '9.0': functions['0.0'] } })).toThrow(/'9.0' is a function this machine does not have/);
     expect(host.saveState()).toEqual(before);
   });
 });
