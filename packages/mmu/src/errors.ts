@@ -2,7 +2,8 @@
 export type MemoryErrorCode =
   | 'InvalidArgument'
   | 'Overlap'
-  | 'OutOfRange';
+  | 'OutOfRange'
+  | 'InvalidState';
 
 /** The one error type this package throws: a `code` to branch on, a message that says what and where, and the `cause`. */
 export class MemoryError extends Error {

@@ -45,4 +45,5 @@ export {
 } from './physical-memory.js';
 export { Mmu, type DebugTranslation, type MmuOptions } from './mmu.js';
 export { CONTROL_GP, CONTROL_OK, PagingControls } from './paging-controls.js';
+export { MMU_STATE_VERSION, type MmuState, validateMmuState } from './paging-state.js';
 export { TLB_SIZE, Tlb } from './tlb.js';

@@ -13,6 +13,7 @@ import {
 } from './constants.js';
 import { MemoryError } from './errors.js';
 import { PagingControls } from './paging-controls.js';
+import { MMU_STATE_VERSION, type MmuState, validateMmuState } from './paging-state.js';
 import type { PhysicalMemory } from './physical-memory.js';
 import {
   PERM_SUP_FETCH,
@@ -304,6 +305,19 @@ export class Mmu extends PagingControls {
       noExec: ok && w.noExec !== 0,
       global: ok && w.global !== 0,
     };
+  }
+
+  /** The paging context and PDPTE registers as plain data, for a snapshot. */
+  saveState(): MmuState {
+    return { version: MMU_STATE_VERSION, ...this.controlsState(), cpl: this.cpl };
+  }
+
+  /** Restores `saveState()` output (validated as untrusted input; MemoryError `InvalidState` if bad). */
+  loadState(state: unknown): void {
+    const s = validateMmuState(state);
+    this.restoreControls(s.cr0, s.cr3, s.cr4, s.efer, s.a20, s.pdpte);
+    this.setCpl(s.cpl);
+    this.pageFault = false;
   }
 
   /** The paging structure in use. */

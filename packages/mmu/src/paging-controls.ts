@@ -149,4 +149,28 @@ export class PagingControls {
   flushTlb(): void {
     this.tlb.flushAll();
   }
+
+  /** The paging context as plain data (see `paging-state.ts`). */
+  protected controlsState(): { cr0: number; cr3: number; cr4: number; efer: number; a20: boolean; pdpte: number[] } {
+    return {
+      cr0: this.cr0 >>> 0,
+      cr3: this.cr3,
+      cr4: this.cr4 >>> 0,
+      efer: this.eferBits >>> 0,
+      a20: this.a20Enabled,
+      pdpte: Array.from(this.walker.pdpte),
+    };
+  }
+
+  /**
+   * Restores a validated paging context exactly: the PDPTE registers as saved, not reloaded from
+   * memory (which may have changed since they were loaded, as on hardware). Drops every translation.
+   */
+  protected restoreControls(cr0: number, cr3: number, cr4: number, efer: number, a20: boolean, pdpte: readonly number[]): void {
+    this.apply(cr0 | 0, cr3, cr4 | 0, efer & ~EFER_LMA, false);
+    this.walker.pdpte.set(pdpte);
+    this.a20Enabled = a20;
+    this.walker.a20 = a20;
+    this.tlb.flushAll();
+  }
 }
