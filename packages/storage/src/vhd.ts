@@ -326,7 +326,7 @@ export class VhdImage implements ImageDevice {
 
   async info(): Promise<FormatInfo> {
     this.live('info');
-    return this.header === undefined ? {} : { clusterSize: this.header.blockSize };
+    return this.header === undefined ? { dirty: false } : { dirty: false, clusterSize: this.header.blockSize };
   }
 
   close(): Promise<void> {

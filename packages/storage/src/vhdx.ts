@@ -496,7 +496,7 @@ export class VhdxImage implements ImageDevice {
 
   async info(): Promise<FormatInfo> {
     this.live('info');
-    return { clusterSize: this.blockSize };
+    return { dirty: false, clusterSize: this.blockSize };
   }
 
   close(): Promise<void> {

@@ -7,6 +7,7 @@ import type { HostFile } from './host-file.js';
 import { readExact } from './host-file.js';
 import type { FormatInfo, ImageDevice } from './image-format.js';
 import type { VmdkDescriptor } from './vmdk-descriptor.js';
+import { FLAG_COMPRESSED } from './vmdk-header.js';
 import type { SparseExtent } from './vmdk-sparse.js';
 
 /** One extent of a VMDK disk, placed at `start` bytes of the virtual disk. */
@@ -187,6 +188,7 @@ export class VmdkImage implements ImageDevice {
     this.live('info');
     const cluster = this.clusterSize;
     return {
+      dirty: false,
       ...(cluster === undefined ? {} : { clusterSize: cluster }),
       formatSpecific: {
         type: 'vmdk',
@@ -197,8 +199,10 @@ export class VmdkImage implements ImageDevice {
           extents: this.extents.map((e) => ({
             'virtual-size': e.length,
             filename: e.kind === 'sparse' ? e.sparse.file.path : e.kind === 'flat' ? e.file.path : '',
-            format: e.kind === 'flat' ? 'FLAT' : e.kind === 'zero' ? 'ZERO' : 'SPARSE',
-            ...(e.kind === 'sparse' ? { 'cluster-size': e.sparse.grainBytes, compressed: e.sparse.header.flags >= 0x10000 } : {}),
+            // qemu-img names flat extents and leaves the format of sparse ones empty.
+            format: e.kind === 'flat' ? 'FLAT' : e.kind === 'zero' ? 'ZERO' : '',
+            ...(e.kind === 'sparse' ? { 'cluster-size': e.sparse.grainBytes } : {}),
+            ...(e.kind === 'sparse' && (e.sparse.header.flags & FLAG_COMPRESSED) !== 0 ? { compressed: true } : {}),
           })),
         },
       },
