@@ -121,7 +121,7 @@ class PitChannel {
     this.latchHigh = false;
     this.statusLatched = false;
     this.statusValue = 0;
-    this.gate = true;
+    // The gate is an input pin (tied high, or port 0x61 for counter 2): a reset does not change it.
     this.nullCount = true;
     this.loaded = false;
     this.triggered = false;
@@ -129,6 +129,7 @@ class PitChannel {
     this.start = 0;
     this.frozen = 0;
     this.active = BINARY_MODULUS;
+    this.switchTick = -1;
   }
 
   /** The count register as an initial count: 0 is the largest (2^16 binary, 10^4 BCD). */
