@@ -90,7 +90,7 @@ export class Qcow2Device implements ImageDevice {
     if (writing && this.readOnly) throw new StorageError('ReadOnly', `${what} on qcow2 image ${this.file.path} opened read-only`);
   }
 
-  read(offset: number, buffer: Uint8Array): Promise<void> {
+  async read(offset: number, buffer: Uint8Array): Promise<void> {
     this.live('read', false);
     checkRange(this, offset, buffer.length, 'read');
     return this.serialize(() => this.readAt(offset, buffer));
@@ -181,7 +181,7 @@ export class Qcow2Device implements ImageDevice {
     this.dirtyMarked = true;
   }
 
-  write(offset: number, data: Uint8Array): Promise<void> {
+  async write(offset: number, data: Uint8Array): Promise<void> {
     this.live('write', true);
     checkRange(this, offset, data.length, 'write');
     this.checkWritable('write');
@@ -287,14 +287,14 @@ export class Qcow2Device implements ImageDevice {
     }
   }
 
-  writeZeroes(offset: number, length: number): Promise<void> {
+  async writeZeroes(offset: number, length: number): Promise<void> {
     this.live('writeZeroes', true);
     checkRange(this, offset, length, 'writeZeroes');
     this.checkWritable('writeZeroes');
     return this.serialize(() => this.zeroAt(offset, length, false));
   }
 
-  discard(offset: number, length: number): Promise<void> {
+  async discard(offset: number, length: number): Promise<void> {
     this.live('discard', true);
     checkRange(this, offset, length, 'discard');
     this.checkWritable('discard');
@@ -338,7 +338,7 @@ export class Qcow2Device implements ImageDevice {
   }
 
   /** Store one whole guest cluster compressed (for `convert -c`); the cluster must not be allocated yet. */
-  writeCompressed(offset: number, data: Uint8Array): Promise<void> {
+  async writeCompressed(offset: number, data: Uint8Array): Promise<void> {
     this.live('writeCompressed', true);
     this.checkWritable('writeCompressed');
     const cs = this.clusterSize;
@@ -391,7 +391,7 @@ export class Qcow2Device implements ImageDevice {
     await this.releaseAll([m]);
   }
 
-  allocation(offset: number, length: number): Promise<AllocationExtent[]> {
+  async allocation(offset: number, length: number): Promise<AllocationExtent[]> {
     this.live('allocation', false);
     checkRange(this, offset, length, 'allocation');
     return this.serialize(() => this.allocationAt(offset, length));
@@ -441,7 +441,7 @@ export class Qcow2Device implements ImageDevice {
     return coalesceExtents(result);
   }
 
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
     this.live('flush', false);
     return this.serialize(() => this.flushAt());
   }
@@ -484,7 +484,7 @@ export class Qcow2Device implements ImageDevice {
     };
   }
 
-  check(options: { repair: 'none' | 'leaks' | 'all' }): Promise<CheckReport> {
+  async check(options: { repair: 'none' | 'leaks' | 'all' }): Promise<CheckReport> {
     this.live('check', options.repair !== 'none');
     const check = this.extras.check;
     if (check === undefined) throw new StorageError('Unsupported', 'qcow2 check is not available');
@@ -494,7 +494,7 @@ export class Qcow2Device implements ImageDevice {
     });
   }
 
-  resize(newSize: number): Promise<void> {
+  async resize(newSize: number): Promise<void> {
     this.live('resize', true);
     this.checkWritable('resize');
     const resize = this.extras.resize;
@@ -502,7 +502,7 @@ export class Qcow2Device implements ImageDevice {
     return this.serialize(() => resize(this, newSize));
   }
 
-  setBackingFile(name: string | undefined, format: string | undefined): Promise<void> {
+  async setBackingFile(name: string | undefined, format: string | undefined): Promise<void> {
     this.live('setBackingFile', true);
     this.checkWritable('setBackingFile');
     return this.serialize(async () => {
@@ -514,7 +514,7 @@ export class Qcow2Device implements ImageDevice {
   }
 
   /** Unmap every cluster of the active table (they read from the backing file again). */
-  makeEmpty(): Promise<void> {
+  async makeEmpty(): Promise<void> {
     this.live('makeEmpty', true);
     this.checkWritable('makeEmpty');
     return this.serialize(async () => {

@@ -177,7 +177,7 @@ export class Qcow2Snapshots implements SnapshotStore {
     await meta.refcounts.sync();
   }
 
-  create(name: string): Promise<SnapshotInfo> {
+  async create(name: string): Promise<SnapshotInfo> {
     this.writable('create');
     if (name.length === 0 || new TextEncoder().encode(name).length > 0xffff) throw new StorageError('InvalidArgument', 'snapshot name must be 1 to 65535 bytes');
     if (this.table.some((s) => s.name === name)) throw new StorageError('InvalidArgument', `a snapshot named '${name}' already exists`);
@@ -218,7 +218,7 @@ export class Qcow2Snapshots implements SnapshotStore {
     });
   }
 
-  delete(nameOrId: string): Promise<void> {
+  async delete(nameOrId: string): Promise<void> {
     this.writable('delete');
     const snap = this.find(nameOrId);
     return this.device.serialize(async () => {
@@ -233,7 +233,7 @@ export class Qcow2Snapshots implements SnapshotStore {
     });
   }
 
-  apply(nameOrId: string): Promise<void> {
+  async apply(nameOrId: string): Promise<void> {
     this.writable('apply');
     const snap = this.find(nameOrId);
     return this.device.serialize(async () => {
