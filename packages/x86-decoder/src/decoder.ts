@@ -22,9 +22,10 @@ import {
   SLOT_START,
 } from './generated/opcode-table.js';
 import { DecodeError } from './decode-error.js';
+import { Mnemonic } from './generated/mnemonic.js';
 import type { Instruction } from './instruction.js';
 import { decodeOperands } from './operands.js';
-import { Prefix } from './prefix.js';
+import { Eflags, Prefix } from './prefix.js';
 import { RegClass } from './register.js';
 import { type DecodeState, STATE, readByte } from './state.js';
 
@@ -289,6 +290,31 @@ function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number
   into.flagsUndefined = CODE_FLAGS_UNDEFINED[code] ?? 0;
   into.flagsCleared = CODE_FLAGS_CLEARED[code] ?? 0;
   into.flagsSet = CODE_FLAGS_SET[code] ?? 0;
+  if ((attrs & ATTR.SHIFT_IMM) !== 0) refineShiftFlags(into);
+  else if ((into.mnemonic === Mnemonic.Xor || into.mnemonic === Mnemonic.Sub) && into.opKind[0] === 0 && into.opKind[1] === 0 && into.opRegister[0] === into.opRegister[1]) {
+    // XOR/SUB of a register with itself: the result is 0, so every flag is known.
+    into.flagsWritten = 0;
+    into.flagsCleared = Eflags.OF | Eflags.SF | Eflags.CF | (into.mnemonic === Mnemonic.Sub ? Eflags.AF : 0);
+    into.flagsSet = Eflags.ZF | Eflags.PF;
+  }
+}
+
+/** Shifts by an immediate: the masked count decides the flags (SDM vol. 2, SAL/SAR/SHL/SHR and RCL/RCR/ROL/ROR). */
+function refineShiftFlags(into: Instruction): void {
+  let count = into.imm & (into.opSize === 64 ? 63 : 31);
+  // RCL/RCR rotate through CF: 9 or 17 positions for 8- and 16-bit operands.
+  if (into.mnemonic === Mnemonic.Rcl || into.mnemonic === Mnemonic.Rcr) {
+    if (into.opSize === 8) count %= 9;
+    else if (into.opSize === 16) count %= 17;
+  }
+  if (count === 0) {
+    into.flagsRead = 0;
+    into.flagsWritten = 0;
+    into.flagsUndefined = 0;
+  } else if (count > 1 && (into.flagsWritten & Eflags.OF) !== 0) {
+    into.flagsWritten &= ~Eflags.OF;
+    into.flagsUndefined |= Eflags.OF;
+  }
 }
 
 /** Near branch target = next IP + displacement, wrapped to the branch's operand size. */

@@ -38,6 +38,8 @@ export interface CompiledTable {
   codeShowMemSize: number[];
 }
 
+const OF = 1 << 11;
+
 const SIZE_BITS: Readonly<Record<string, number>> = { '16': 0, '32': 1, '64': 2 };
 const GPR_CLASS: Readonly<Record<string, number>> = { '8': RegClass.Gpr8, '16': RegClass.Gpr16, '32': RegClass.Gpr32, '64': RegClass.Gpr64 };
 const VEC_CLASS: Readonly<Record<string, number>> = {
@@ -46,7 +48,8 @@ const VEC_CLASS: Readonly<Record<string, number>> = {
   r8: RegClass.Gpr8, r16: RegClass.Gpr16, r32: RegClass.Gpr32, r64: RegClass.Gpr64,
 };
 const ATTR_WORDS: Readonly<Record<string, number>> = {
-  lock: ATTR.LOCK, rep: ATTR.REP, repe: ATTR.REPE, hle: ATTR.HLE, xrelease: ATTR.XRELEASE_NOLOCK, hlemem: ATTR.HLE_MEM, lockreg: ATTR.LOCK_REG, modignored: ATTR.MOD_IGNORED,
+  lock: ATTR.LOCK, rep: ATTR.REP, repe: ATTR.REPE, hle: ATTR.HLE, xrelease: ATTR.XRELEASE_NOLOCK, hlemem: ATTR.HLE_MEM,
+  shiftimm: ATTR.SHIFT_IMM, lockreg: ATTR.LOCK_REG, modignored: ATTR.MOD_IGNORED,
 };
 const SPECIAL_WORDS: Readonly<Record<string, number>> = {
   i8: S.Imm8, i16: S.Imm16, i32: S.Imm32, i64: S.Imm64, i8x16: S.Imm8to16, i8x32: S.Imm8to32, i8x64: S.Imm8to64,
@@ -217,17 +220,24 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
     let cpu = line.cpu;
     let showOverride = -1;
     let fallback = false;
+    let shiftByCl = false;
     const flagWords: string[] = [];
     for (const a of line.attrs) {
       const bit = ATTR_WORDS[a];
       if (bit !== undefined) attrs |= bit;
       else if (a === 'showmem' || a === 'hidemem') showOverride = a === 'showmem' ? 1 : 0;
       else if (a === 'fallback') fallback = true;
+      else if (a === 'shiftcl') shiftByCl = true;
       else if (a.startsWith('cpu=')) cpu = a.slice(4);
       else if (/^f[rwucs]=/.test(a)) flagWords.push(a);
       else throw new TableError('Syntax', `${where}: unknown attribute '${a}'`);
     }
     parseFlagWords(flagWords, where, flags);
+    // A shift by CL may shift by more than 1, which leaves OF undefined.
+    if (shiftByCl && (flags.written & OF) !== 0) {
+      flags.written &= ~OF;
+      flags.undefined |= OF;
+    }
 
     const known = codes.names.length;
     const code = codes.get(line.code);

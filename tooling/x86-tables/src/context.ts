@@ -50,4 +50,6 @@ export const ATTR = {
   MOD_IGNORED: 1 << 8,
   /** XACQUIRE/XRELEASE without LOCK on a memory operand (XCHG locks implicitly). */
   HLE_MEM: 1 << 9,
+  /** Shift/rotate by an 8-bit immediate: a masked count of 0 leaves the flags alone, above 1 leaves OF undefined. */
+  SHIFT_IMM: 1 << 10,
 } as const;
