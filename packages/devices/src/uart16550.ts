@@ -332,6 +332,7 @@ export class Uart16550 implements Device, IoHandler {
     }
     this.rx[(this.rxHead + this.rxCount) % UART_FIFO_SIZE] = byte;
     this.rxCount++;
+    this.timeoutPending = false; // a new character restarts the timeout
     this.armTimeout();
   }
 
