@@ -223,3 +223,19 @@ describe.skipIf(!HAVE_QEMU_IMG)('VHD against qemu-img', { timeout: 60_000 }, () 
 });
 
 if (!HAVE_QEMU_IMG) console.warn(QEMU_SKIP_REASON);
+
+describe('VHD check', () => {
+  it('reports a footer copy that differs and rewrites it with -r all', async () => {
+    const file = new MemoryHostFile('/images/k.vhd');
+    await vhdFormat.create(file, { size: 4 << 20, path: '/images/k.vhd', options: {}, openFile: () => Promise.reject(new Error('no')) });
+    const bytes = file.contents();
+    bytes[40] ^= 0x10; // original size in the copy only; the copy's checksum no longer matters to open
+    const ro = await vhdFormat.open(new MemoryHostFile('/images/k.vhd', bytes, true), memoryContext(true));
+    expect(await ro.check!({ repair: 'none' })).toMatchObject({ corruptions: 1, corruptionsFixed: 0 });
+    const rwFile = new MemoryHostFile('/images/k.vhd', bytes);
+    const rw = await vhdFormat.open(rwFile, memoryContext(false));
+    expect(await rw.check!({ repair: 'all' })).toMatchObject({ corruptions: 1, corruptionsFixed: 1 });
+    expect(await rw.check!({ repair: 'none' })).toMatchObject({ corruptions: 0 });
+    await rw.close();
+  });
+});

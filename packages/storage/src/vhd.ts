@@ -6,7 +6,7 @@ import { isAllZero } from './byte-fields.js';
 import { StorageError } from './errors.js';
 import type { HostFile } from './host-file.js';
 import { readExact } from './host-file.js';
-import type { FormatInfo, ImageDevice } from './image-format.js';
+import type { CheckReport, FormatInfo, ImageDevice } from './image-format.js';
 import type { VhdFooter } from './vhd-footer.js';
 import { VHD_FOOTER_SIZE, VHD_TYPE_DIFFERENCING, VHD_TYPE_FIXED, serializeVhdFooter } from './vhd-footer.js';
 import type { VhdDynamicHeader } from './vhd-header.js';
@@ -322,6 +322,30 @@ export class VhdImage implements ImageDevice {
     }
     if (inside < length) out.push({ offset: offset + inside, length: length - inside, status: 'unallocated', depth: 0 });
     return out;
+  }
+
+  /**
+   * qemu-img has no check for VHD; tsvm checks what open does not need: that the footer copy at
+   * offset 0 of a dynamic disk matches the footer, and with `-r all` rewrites it.
+   */
+  async check(options: { repair: 'none' | 'leaks' | 'all' }): Promise<CheckReport> {
+    this.live('check');
+    const report: CheckReport = { corruptions: 0, leaks: 0, corruptionsFixed: 0, leaksFixed: 0, checkErrors: 0, messages: [] };
+    if (this.header === undefined) return report;
+    const expected = new Uint8Array(VHD_FOOTER_SIZE);
+    await readExact(this.file, this.footerOffset, expected, 'VHD footer');
+    const copy = new Uint8Array(VHD_FOOTER_SIZE);
+    await readExact(this.file, 0, copy, 'VHD footer copy');
+    if (Buffer.compare(copy, expected) !== 0) {
+      report.corruptions++;
+      report.messages.push('ERROR: the footer copy at offset 0 differs from the footer');
+      if (options.repair === 'all' && !this.readOnly) {
+        await this.file.write(0, expected);
+        await this.file.flush();
+        report.corruptionsFixed++;
+      }
+    }
+    return report;
   }
 
   async info(): Promise<FormatInfo> {

@@ -271,3 +271,17 @@ describe.skipIf(!HAVE_QEMU_IMG)('VHDX against qemu-img', { timeout: 60_000 }, ()
     expect(firstDifference(qemuToRaw(at('log-tsvm.vhdx'), 'vhdx', at('log2.raw')).subarray(0, MiB), pattern)).toBe(-1);
   });
 });
+
+describe('VHDX check', () => {
+  it('reports a log that needs replay, and counts the replay as fixed when opened for repair', async () => {
+    const clean = (await newImage(8 * MiB, { block_size: '1M' })).contents();
+    const { crafted } = craftPendingLog(clean);
+    const ro = await vhdxFormat.open(new MemoryHostFile('/images/x.vhdx', crafted, true), memoryContext(true));
+    expect(await ro.check!({ repair: 'none' })).toMatchObject({ corruptions: 1, corruptionsFixed: 0 });
+    const rw = await vhdxFormat.open(new MemoryHostFile('/images/x.vhdx', crafted), memoryContext(false));
+    expect(await rw.check!({ repair: 'all' })).toMatchObject({ corruptions: 1, corruptionsFixed: 1 });
+    await rw.close();
+    const cleanDev = await vhdxFormat.open(new MemoryHostFile('/images/x.vhdx', clean, true), memoryContext(true));
+    expect(await cleanDev.check!({ repair: 'none' })).toMatchObject({ corruptions: 0, leaks: 0, checkErrors: 0 });
+  });
+});

@@ -107,6 +107,20 @@ export class SparseExtent {
     return t;
   }
 
+  /** Load every grain table; returns the problems found (a table or entry outside the file). */
+  async checkTables(): Promise<string[]> {
+    const problems: string[] = [];
+    for (let i = 0; i < this.gd.length; i++) {
+      try {
+        await this.table(i);
+      } catch (err) {
+        if (!(err instanceof StorageError)) throw err;
+        problems.push(err.message);
+      }
+    }
+    return problems;
+  }
+
   /** Write every changed grain table, and its redundant copy. */
   async flushTables(): Promise<void> {
     if (this.stream !== undefined) return;

@@ -158,3 +158,18 @@ describe.skipIf(!HAVE_QEMU_IMG)('VMDK against qemu-img', { timeout: 60_000 }, ()
     expect(firstDifference(qemuToRaw(at('top.vmdk'), 'vmdk', at('top2.raw')), expected)).toBe(-1);
   });
 });
+
+describe('VMDK check', () => {
+  it('finds a grain table entry outside the file that reading has not touched yet', async () => {
+    const good = (await memoryImage(4 * MiB)).contents();
+    const bad = good.slice();
+    // First entry of the first grain table (directory at sector 26 points to the table at sector 27).
+    new DataView(bad.buffer).setUint32(27 * 512, 0x00ff_ffff, true);
+    const dev = await vmdkFormat.open(new MemoryHostFile('/images/x.vmdk', bad, true), memoryContext(true));
+    const report = await dev.check!({ repair: 'none' });
+    expect(report.corruptions).toBe(1);
+    expect(report.messages[0]).toContain('grain table 0 entry 0');
+    const clean = await vmdkFormat.open(new MemoryHostFile('/images/x.vmdk', good, true), memoryContext(true));
+    expect(await clean.check!({ repair: 'none' })).toMatchObject({ corruptions: 0 });
+  });
+});
