@@ -105,7 +105,7 @@ export function runMooSuite(options: MooSuiteOptions): MooSuiteResult {
         result.revoked++;
         continue;
       }
-      const r = runner.run(test, info.flagsMask);
+      const r = runner.run(test, info.flagsMask, moo.regMasks);
       if (r.passed) {
         result.passed++;
       } else {
