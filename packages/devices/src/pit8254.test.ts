@@ -138,6 +138,26 @@ describe('Pit8254', () => {
     expect(levels).toEqual([true, false, true]);
   });
 
+  it('serves Linux’s one-shot clock events: mode 4, a new count per event', () => {
+    const { clock, bus, edges } = setup();
+    bus.write8(0x43, 0x38); // what the kernel's PIT clockevent writes for one-shot mode
+    const program = (delta: number): void => {
+      bus.write8(0x40, delta & 0xff);
+      bus.write8(0x40, delta >> 8);
+    };
+    program(1193);
+    clock.advanceTo(at(1193 + 1));
+    expect(edges.slice(-1)).toEqual([at(1193 + 1)]);
+    const t = pitTicksAt(clock.now());
+    program(500);
+    clock.advanceTo(at(t + 400));
+    program(300); // reprogrammed before it expired: the new count starts over
+    clock.advanceTo(at(t + 400 + 301));
+    expect(edges.slice(-1)).toEqual([at(t + 400 + 301)]);
+    clock.advanceTo(at(t + 100_000));
+    expect(edges.length).toBe(3); // the control word's edge and two events, nothing more
+  });
+
   it('counter 2 gate through port 0x61: mode 0 pauses, OUT2 readable in bit 5', () => {
     const { clock, bus } = setup();
     bus.write8(0x43, 0xb0); // counter 2, lo/hi, mode 0
