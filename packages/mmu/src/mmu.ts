@@ -257,16 +257,16 @@ export class Mmu extends PagingControls {
 
   /**
    * Reads `size` bytes at (lo, hi) with `access` rights: page-crossing, non-RAM and TLB misses. An
-   * access crossing the top of the 32-bit space wraps to 0; `carry` (64-bit addressing) carries into hi.
+   * access crossing the top of the 32-bit linear space wraps to 0, as 32-bit addressing does.
    */
-  private readSlow(lo: number, hi: number, size: number, access: number, carry = false): number {
+  private readSlow(lo: number, hi: number, size: number, access: number): number {
     const p1 = this.translate(lo, hi, access);
     if (p1 < 0) return 0;
     const first = PAGE_MASK + 1 - (lo & PAGE_MASK);
     const phys = this.phys;
     if (first >= size) return size === 1 ? phys.read8(p1) : size === 2 ? phys.read16(p1) : phys.read32(p1);
     const lo2 = ((lo | PAGE_MASK) + 1) | 0;
-    const p2 = this.translate(lo2, lo2 === 0 && carry ? hi + 1 : hi, access);
+    const p2 = this.translate(lo2, hi, access);
     if (p2 < 0) return 0;
     let v = 0;
     for (let k = size - 1; k >= 0; k--) v = (v << 8) | phys.read8(k < first ? p1 + k : p2 + (k - first));
@@ -274,7 +274,7 @@ export class Mmu extends PagingControls {
   }
 
   /** Writes `size` bytes at (lo, hi): both pages of a crossing access are checked before any byte is stored. */
-  private writeSlow(lo: number, hi: number, size: number, value: number, access: number, carry = false): void {
+  private writeSlow(lo: number, hi: number, size: number, value: number, access: number): void {
     const p1 = this.translate(lo, hi, access);
     if (p1 < 0) return;
     const first = PAGE_MASK + 1 - (lo & PAGE_MASK);
@@ -286,7 +286,7 @@ export class Mmu extends PagingControls {
       return;
     }
     const lo2 = ((lo | PAGE_MASK) + 1) | 0;
-    const p2 = this.translate(lo2, lo2 === 0 && carry ? hi + 1 : hi, access);
+    const p2 = this.translate(lo2, hi, access);
     if (p2 < 0) return;
     for (let k = 0; k < size; k++) phys.write8(k < first ? p1 + k : p2 + (k - first), (value >>> (k * 8)) & 0xff);
   }
