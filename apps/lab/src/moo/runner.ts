@@ -66,6 +66,9 @@ export class MooRunner {
       es: { selector: (r.es ?? 0) & 0xffff },
       ...(r.fs !== undefined ? { fs: { selector: r.fs & 0xffff } } : {}),
       ...(r.gs !== undefined ? { gs: { selector: r.gs & 0xffff } } : {}),
+      ...(r.cr0 !== undefined ? { cr0: r.cr0 } : {}),
+      ...(r.cr3 !== undefined ? { cr3: r.cr3 } : {}),
+      ...(r.dr6 !== undefined || r.dr7 !== undefined ? { dr: [0, 0, 0, 0, 0, 0, r.dr6 ?? 0, r.dr7 ?? 0] } : {}),
     });
     const startIp = cpu.eip;
     // One instruction; a REP string instruction that yields (see REP_CHUNK) continues until done.
