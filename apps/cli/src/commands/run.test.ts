@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../cli.js';
 import { captureIo } from '../test-io.js';
@@ -57,6 +58,25 @@ describe('tsvm run', () => {
     const code = await runCli(['run', '--bios', bios, '--no-reboot', '--serial', 'none'], io);
     expect(code).toBe(0);
     expect(io.err()).toContain('keyboard-controller');
+  });
+
+  it('feeds stdin to COM1 and leaves on Ctrl-A X', async () => {
+    // Echo COM1 input (polling LSR) until 'q', then exit with 'q' as the status.
+    const echo = [0xba, 0xfd, 0x03, 0xec, 0xa8, 0x01, 0x74, 0xfb, 0xba, 0xf8, 0x03, 0xec, 0x3c, 0x71, 0x74, 0x03, 0xee, 0xeb, 0xed, 0xe6, 0xf4, 0xf4];
+    const stdin = new PassThrough();
+    const io = { ...captureIo(), stdin };
+    const running = runCli(['run', '--bios', tempFile('echo.bin', rom(echo))], io);
+    stdin.write('hello ');
+    setTimeout(() => stdin.write('world\x01\x01q'), 20);
+    expect(await running).toBe(((0x71 << 1) | 1) & 0xff);
+    expect(io.out()).toBe('hello world\x01');
+
+    const spinIn = new PassThrough();
+    const spin = { ...captureIo(), stdin: spinIn };
+    const spinning = runCli(['run', '--bios', tempFile('spin.bin', rom([0xeb, 0xfe]))], spin);
+    setTimeout(() => spinIn.write('\x01x'), 20);
+    expect(await spinning).toBe(0);
+    expect(spin.err()).toContain('stopped from the console (Ctrl-A X)');
   });
 
   it('stops at --max-instructions with exit code 124', async () => {

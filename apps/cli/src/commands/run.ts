@@ -80,7 +80,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     },
     io,
   );
-  if (result.exit.reason !== 'exit' && result.exit.reason !== 'stopped') io.stderr.write(`tsvm run: ${describeExit(result.exit)}\n`);
+  if (result.exit.reason !== 'exit') io.stderr.write(`tsvm run: ${describeExit(result.exit)}\n`);
   return exitCodeOf(result.exit);
 }
 

@@ -62,7 +62,6 @@ export class SerialConsole {
       if (this.escaped) {
         this.escaped = false;
         if (b === 0x78 /* x */ || b === 0x58) {
-          this.stderr.write('tsvm: terminated\r\n');
           this.machine.stop();
           return;
         }
