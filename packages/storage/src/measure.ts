@@ -1,4 +1,5 @@
 import type { BlockDevice } from './block-device.js';
+import type { ImageDevice } from './image-format.js';
 import { StorageError } from './errors.js';
 import { parseSize } from './qcow2-create.js';
 import { MAX_L1_BYTES } from './qcow2-header.js';
@@ -85,5 +86,11 @@ export async function measureImage(
     }
   }
   const full = qcow2FullSize(size, clusterSize, refcountOrder);
-  return { required: full - size + required, 'fully-allocated': full, bitmaps: 0 };
+  const result: MeasureResult = { required: full - size + required, 'fully-allocated': full };
+  // qemu-img reports bitmaps only when source and target can both hold them (qcow2 v3 to qcow2 v3).
+  const source = options.source as Partial<ImageDevice> | undefined;
+  if (source?.format === 'qcow2' && source.info !== undefined && (o.compat ?? '1.1') !== '0.10') {
+    if ((await source.info()).formatSpecific?.data.compat === '1.1') result.bitmaps = 0;
+  }
+  return result;
 }

@@ -436,7 +436,8 @@ export class Qcow2Device implements ImageDevice {
       if (inside > 0) {
         for (const b of await this.backing.allocation(e.offset, inside)) result.push({ ...b, depth: b.depth + 1 });
       }
-      if (inside < e.length) result.push({ offset: e.offset + inside, length: e.length - inside, status: 'zero', depth: 1 });
+      // Past the end of a shorter backing file nothing is allocated; qemu-img map reports it at depth 0.
+      if (inside < e.length) result.push({ offset: e.offset + inside, length: e.length - inside, status: 'unallocated', depth: 0 });
     }
     return coalesceExtents(result);
   }

@@ -1,0 +1,145 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, openSync, rmSync, closeSync, writeSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../cli.js';
+import { captureIo } from '../test-io.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tsvm-img-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const HAVE_QEMU = spawnSync('qemu-img', ['--version']).status === 0;
+if (!HAVE_QEMU) console.warn('qemu-img is not installed (Debian: apt-get install qemu-utils); tsvm img differential tests skipped');
+
+const qemu = (...args: string[]): string => execFileSync('qemu-img', args, { cwd: dir, encoding: 'utf8' });
+const qemuIo = (file: string, cmd: string): void => {
+  execFileSync('qemu-io', ['-f', 'qcow2', '-c', cmd, file], { cwd: dir, stdio: 'ignore' });
+};
+
+async function img(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = captureIo(dir);
+  const code = await runCli(['img', ...args], io);
+  await new Promise((r) => setImmediate(r));
+  return { code, out: io.out(), err: io.err() };
+}
+
+describe('tsvm img (without qemu-img)', () => {
+  it('reports usage errors with exit code 2', async () => {
+    expect((await img('frobnicate')).code).toBe(2);
+    expect((await img('create', '-f', 'qcow2')).code).toBe(2);
+    expect((await img('info', '--output', 'xml', 'x')).code).toBe(2);
+    expect((await img('check', '--bogus', 'x')).code).toBe(2);
+  });
+
+  it('creates, writes through convert, compares and resizes', async () => {
+    writeFileSync(join(dir, 'in.raw'), new Uint8Array(1 << 20).map((_, i) => (i >> 9) & 0xff));
+    expect((await img('create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4k', 'a.qcow2', '1M')).code).toBe(0);
+    expect((await img('convert', '-O', 'qcow2', 'in.raw', 'b.qcow2')).code).toBe(0);
+    expect((await img('compare', 'in.raw', 'b.qcow2')).out).toBe('Images are identical.\n');
+    const diff = await img('compare', 'a.qcow2', 'b.qcow2');
+    expect(diff.code).toBe(1);
+    expect(diff.out).toBe('Content mismatch at offset 512!\n');
+    expect((await img('resize', 'b.qcow2', '+1M')).out).toBe('Image resized.\n');
+    expect((await img('resize', 'b.qcow2', '1M')).code).toBe(2);
+    const info = JSON.parse((await img('info', '--output=json', 'b.qcow2')).out) as Record<string, unknown>;
+    expect(info).toMatchObject({ 'virtual-size': 2 << 20, format: 'qcow2', 'cluster-size': 65536 });
+    const check = await img('check', 'b.qcow2');
+    expect(check.code).toBe(0);
+    expect(check.out).toContain('No errors were found on the image.');
+  });
+
+  it('manages snapshots and reports them in info', async () => {
+    await img('convert', '-O', 'qcow2', 'in.raw', 's.qcow2');
+    expect((await img('snapshot', '-c', 'before', 's.qcow2')).code).toBe(0);
+    const list = await img('snapshot', '-l', 's.qcow2');
+    expect(list.out).toMatch(/^Snapshot list:\nID\s+TAG\s+VM SIZE\s+DATE\s+VM CLOCK\s+ICOUNT\n1\s+before\s+0 B /);
+    expect((await img('info', 's.qcow2')).out).toContain('Snapshot list:');
+    expect((await img('snapshot', '-a', 'before', 's.qcow2')).code).toBe(0);
+    expect((await img('snapshot', '-d', 'before', 's.qcow2')).code).toBe(0);
+    expect((await img('snapshot', '-l', 's.qcow2')).out).toBe('');
+    expect((await img('snapshot', '-d', 'nope', 's.qcow2')).code).toBe(1);
+  });
+});
+
+describe.skipIf(!HAVE_QEMU)('tsvm img against qemu-img', { timeout: 60_000 }, () => {
+  it('info --output json agrees with qemu-img on every field both report', async () => {
+    qemu('create', '-q', '-f', 'qcow2', 'base.qcow2', '4M');
+    qemu('create', '-q', '-f', 'qcow2', '-o', 'cluster_size=16k,lazy_refcounts=on', '-b', 'base.qcow2', '-F', 'qcow2', 'top.qcow2');
+    qemu('snapshot', '-c', 'snap', 'top.qcow2');
+    const ours = JSON.parse((await img('info', '--output', 'json', 'top.qcow2')).out) as Record<string, unknown>;
+    const theirs = JSON.parse(qemu('info', '--output', 'json', 'top.qcow2')) as Record<string, unknown>;
+    expect(Object.keys(ours).sort()).toEqual(Object.keys(theirs).sort());
+    for (const key of Object.keys(theirs)) {
+      if (key === 'snapshots') {
+        const pick = (s: unknown): unknown => (s as Record<string, unknown>[]).map(({ id, name, 'date-sec': d }) => ({ id, name, d }));
+        expect(pick(ours[key])).toEqual(pick(theirs[key]));
+      } else expect(ours[key], key).toEqual(theirs[key]);
+    }
+    const chain = JSON.parse((await img('info', '--backing-chain', '--output=json', 'top.qcow2')).out) as unknown[];
+    expect(chain).toHaveLength(2);
+  });
+
+  it('map --output json prints what qemu-img prints', async () => {
+    qemu('create', '-q', '-f', 'qcow2', 'mbase.qcow2', '2M');
+    qemu('create', '-q', '-f', 'qcow2', '-b', 'mbase.qcow2', '-F', 'qcow2', 'mtop.qcow2', '3M');
+    qemuIo(join(dir, 'mbase.qcow2'), 'write -P 1 0 1M');
+    qemuIo(join(dir, 'mtop.qcow2'), 'write -P 2 512k 64k');
+    qemuIo(join(dir, 'mtop.qcow2'), 'write -z 1M 128k');
+    qemuIo(join(dir, 'mtop.qcow2'), 'write -P 3 2560k 64k');
+    expect((await img('map', '--output=json', 'mtop.qcow2')).out).toBe(qemu('map', '--output=json', 'mtop.qcow2'));
+    expect((await img('map', '--output=json', 'mbase.qcow2')).out).toBe(qemu('map', '--output=json', 'mbase.qcow2'));
+  });
+
+  it('check finds and repairs leaks as qemu-img does', async () => {
+    qemu('create', '-q', '-f', 'qcow2', 'leak.qcow2', '1M');
+    qemuIo(join(dir, 'leak.qcow2'), 'write -P 7 0 64k');
+    // Mark cluster 8 in use without any table pointing to it.
+    const fd = openSync(join(dir, 'leak.qcow2'), 'r+');
+    writeSync(fd, new Uint8Array([0, 1]), 0, 2, 2 * 65536 + 8 * 2);
+    ftruncateSync(fd, 9 * 65536);
+    closeSync(fd);
+    const before = await img('check', 'leak.qcow2');
+    expect(before.code).toBe(3);
+    expect(before.out).toContain('Leaked cluster 8 refcount=1 reference=0');
+    expect(before.out).toContain('1 leaked clusters were found on the image.');
+    expect(JSON.parse((await img('check', '--output=json', 'leak.qcow2')).out)).toEqual(JSON.parse(spawnSync('qemu-img', ['check', '--output=json', 'leak.qcow2'], { cwd: dir, encoding: 'utf8' }).stdout));
+    const fixed = await img('check', '-r', 'leaks', 'leak.qcow2');
+    expect(fixed.code).toBe(0);
+    expect(fixed.out).toContain('1 leaked clusters');
+    expect(spawnSync('qemu-img', ['check', 'leak.qcow2'], { cwd: dir }).status).toBe(0);
+  });
+
+  it('convert output passes qemu-img check and compare, compressed and not', async () => {
+    writeFileSync(join(dir, 'mix.raw'), new Uint8Array(3 << 20).map((_, i) => (i < 1 << 20 ? (i * 7) & 0xff : i < 2 << 20 ? 0 : 0x33)));
+    for (const extra of [[], ['-c'], ['-o', 'compat=0.10,cluster_size=512']]) {
+      expect((await img('convert', '-O', 'qcow2', ...extra, 'mix.raw', 'mix.qcow2')).code).toBe(0);
+      expect(spawnSync('qemu-img', ['check', 'mix.qcow2'], { cwd: dir }).status).toBe(0);
+      expect(spawnSync('qemu-img', ['compare', 'mix.raw', 'mix.qcow2'], { cwd: dir }).status).toBe(0);
+    }
+    expect((await img('convert', '-p', '-O', 'raw', 'mix.qcow2', 'mix2.raw')).out).toContain('(100.00/100%)');
+    expect(spawnSync('qemu-img', ['compare', 'mix.raw', 'mix2.raw'], { cwd: dir }).status).toBe(0);
+  });
+
+  it('measure agrees with qemu-img', async () => {
+    for (const args of [['-O', 'qcow2', '--size', '1G'], ['-O', 'qcow2', '-o', 'cluster_size=4k', 'mix.raw'], ['-O', 'qcow2', 'mix.qcow2'], ['-O', 'raw', '--size', '5M']]) {
+      expect(JSON.parse((await img('measure', '--output=json', ...args)).out), args.join(' ')).toEqual(JSON.parse(qemu('measure', '--output=json', ...args)));
+    }
+  });
+
+  it('rebase keeps content, commit moves data into the backing file', async () => {
+    qemu('create', '-q', '-f', 'qcow2', 'r1.qcow2', '2M');
+    qemuIo(join(dir, 'r1.qcow2'), 'write -P 1 0 2M');
+    qemu('create', '-q', '-f', 'qcow2', 'r2.qcow2', '2M');
+    qemu('create', '-q', '-f', 'qcow2', '-b', 'r1.qcow2', '-F', 'qcow2', 'rt.qcow2');
+    qemuIo(join(dir, 'rt.qcow2'), 'write -P 9 64k 64k');
+    qemu('convert', '-O', 'raw', 'rt.qcow2', 'rt.raw');
+    expect((await img('rebase', '-b', 'r2.qcow2', '-F', 'qcow2', 'rt.qcow2')).code).toBe(0);
+    expect(qemu('info', 'rt.qcow2')).toContain('backing file: r2.qcow2');
+    expect(spawnSync('qemu-img', ['compare', 'rt.qcow2', 'rt.raw'], { cwd: dir }).status).toBe(0);
+    expect((await img('commit', 'rt.qcow2')).out).toBe('Image committed.\n');
+    expect(spawnSync('qemu-img', ['compare', 'r2.qcow2', 'rt.raw'], { cwd: dir }).status).toBe(0);
+    expect(spawnSync('qemu-img', ['check', 'r2.qcow2'], { cwd: dir }).status).toBe(0);
+    expect(qemu('map', '--output=json', 'rt.qcow2')).not.toContain('"depth": 0');
+  });
+});
