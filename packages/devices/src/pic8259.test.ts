@@ -213,6 +213,18 @@ describe('DualPic (8259A pair)', () => {
     expect(pic.saveState()).toEqual(before);
   });
 
+  it('reports its INT output to every listener', () => {
+    const { pic } = setup();
+    const a: boolean[] = [];
+    const b: boolean[] = [];
+    pic.onOutputChange((l) => a.push(l));
+    pic.onOutputChange((l) => b.push(l));
+    pic.setIrq(3, true);
+    pic.acknowledgeInterrupt();
+    expect(a).toEqual([true, false]);
+    expect(b).toEqual(a);
+  });
+
   it('resets to power-on state', () => {
     const { pic } = setup();
     pic.setIrq(1, true);

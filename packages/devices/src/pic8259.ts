@@ -258,7 +258,7 @@ export class DualPic implements Device, InterruptAcknowledge {
   readonly name: string;
   private readonly chips = [new Pic8259Chip(ELCR_MASTER_MASK), new Pic8259Chip(ELCR_SLAVE_MASK)] as const;
   private output = false;
-  private outputListener: ((level: boolean) => void) | undefined;
+  private readonly outputListeners: ((level: boolean) => void)[] = [];
 
   readonly master: IoHandler = {
     read8: (offset) => this.readPort(0, offset),
@@ -297,9 +297,12 @@ export class DualPic implements Device, InterruptAcknowledge {
     this.update();
   }
 
-  /** Called whenever the master's INT output changes (the VMM uses it to wake a halted CPU). */
+  /**
+   * Add a listener for the master's INT output: the machine uses it to wake a halted CPU, and may
+   * wire it to I/O APIC input 0 (ExtINT through the I/O APIC).
+   */
   onOutputChange(listener: (level: boolean) => void): void {
-    this.outputListener = listener;
+    this.outputListeners.push(listener);
   }
 
   hasPendingInterrupt(): boolean {
@@ -373,7 +376,7 @@ export class DualPic implements Device, InterruptAcknowledge {
     const out = master.pendingIrq(true) >= 0;
     if (out !== this.output) {
       this.output = out;
-      this.outputListener?.(out);
+      for (const listener of this.outputListeners) listener(out);
     }
   }
 
