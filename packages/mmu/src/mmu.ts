@@ -191,6 +191,32 @@ export class Mmu extends PagingControls {
     return this.translate(lin, 0, ACCESS_FETCH | this.userAccess);
   }
 
+  /**
+   * Checks that `size` bytes from `lin` (any length, any alignment) may be written with the current
+   * CPL's rights, walking every page they touch in address order and setting their dirty bits, without
+   * storing anything. For instructions that store several values (far CALL, PUSHA, ENTER, an 8-byte
+   * store) and must fault before the first store. Returns false with the fault fields set.
+   */
+  probeWrite(lin: number, size: number): boolean {
+    const access = ACCESS_WRITE | this.userAccess;
+    let page = lin | 0;
+    let left = size;
+    while (left > 0) {
+      if (this.translate(page, 0, access) < 0) return false;
+      const inPage = PAGE_MASK + 1 - (page & PAGE_MASK);
+      left -= inPage;
+      page = (page + inPage) | 0;
+    }
+    return true;
+  }
+
+  /** An 8-byte store (low dword at `lin`): both halves are checked before either is stored. */
+  write64(lin: number, low: number, high: number): void {
+    if (!this.probeWrite(lin, 8)) return;
+    this.write32(lin, low);
+    this.write32((lin + 4) | 0, high);
+  }
+
   // ---- implicit supervisor accesses (descriptor tables, TSS), any CPL --------------------------
 
   readSystem8(lin: number): number {

@@ -276,6 +276,31 @@ describe('accesses crossing a page boundary', () => {
     expect(m.phys.read32(FRAME + 0xffc)).toBe(0);
   });
 
+  it('stores neither half of an 8-byte write whose second page faults', () => {
+    const m = mapped();
+    m.mmu.write64(0x40_0ffc, 0x11111111, 0x22222222);
+    expect(m.fault()).toEqual([2, 0x40_1000]);
+    expect(m.phys.read32(FRAME + 0xffc)).toBe(0);
+    m.mmu.write64(0x40_0ff0, 0x11111111, 0x22222222);
+    expect(m.fault()).toBeNull();
+    expect(m.phys.read32(FRAME + 0xff4)).toBe(0x22222222);
+  });
+
+  it('probes every page of a multi-page store in order, setting dirty bits, storing nothing', () => {
+    const m = machine();
+    m.put32(PD + 4, PT | P | RW | US);
+    m.put32(PT, FRAME | P | RW | US);
+    m.put32(PT + 4, (FRAME + 0x1000) | P | RW | US);
+    m.put32(PT + 8, (FRAME + 0x2000) | P | US);
+    m.enable(0, PD);
+    m.mmu.setCpl(3);
+    expect(m.mmu.probeWrite(0x40_0ff0, 0x1010)).toBe(true);
+    expect(m.get32(PT + 4) & D).toBe(D);
+    expect(m.mmu.probeWrite(0x40_0ff0, 0x1011)).toBe(false);
+    expect(m.fault()).toEqual([P | 2 | 4, 0x40_2000]);
+    expect(m.phys.read32(FRAME + 0xff0)).toBe(0);
+  });
+
   it('wraps 32-bit linear addresses at 4 GiB', () => {
     const m = machine();
     const rom = new Uint8Array(0x1000);
