@@ -33,6 +33,6 @@ export async function imageInfo(device: ImageDevice, filename: string): Promise<
     out['full-backing-filename'] = isAbsolute(device.backingFile) ? device.backingFile : join(dirname(filename), device.backingFile);
     if (device.backingFormat !== undefined) out['backing-filename-format'] = device.backingFormat;
   }
-  if (f.dirty !== undefined) out['dirty-flag'] = f.dirty;
+  out['dirty-flag'] = f.dirty ?? false;
   return out;
 }

@@ -80,6 +80,22 @@ describe.skipIf(!HAVE_QEMU)('tsvm img against qemu-img', { timeout: 60_000 }, ()
     expect(chain).toHaveLength(2);
   });
 
+  it('info agrees for raw images and qcow2 with an external data file, created by either tool', async () => {
+    qemu('create', '-q', '-f', 'raw', 'plain.raw', '3M');
+    expect(JSON.parse((await img('info', '--output=json', 'plain.raw')).out)).toEqual(JSON.parse(qemu('info', '--output=json', 'plain.raw')));
+    expect((await img('create', '-q', '-f', 'qcow2', '-o', 'data_file=ext.raw,data_file_raw=on', 'ext.qcow2', '2M')).code).toBe(0);
+    writeFileSync(join(dir, 'pattern.raw'), new Uint8Array(2 << 20).fill(0x6b));
+    expect((await img('convert', '-n', '-O', 'qcow2', 'pattern.raw', 'ext.qcow2')).code).toBe(0);
+    expect(JSON.parse((await img('info', '--output=json', 'ext.qcow2')).out)).toEqual(JSON.parse(qemu('info', '--output=json', 'ext.qcow2')));
+    expect(spawnSync('qemu-img', ['check', 'ext.qcow2'], { cwd: dir }).status).toBe(0);
+    expect(spawnSync('qemu-img', ['compare', 'pattern.raw', 'ext.qcow2'], { cwd: dir }).status).toBe(0);
+    qemu('create', '-q', '-f', 'qcow2', '-o', 'data_file=qext.raw', 'qext.qcow2', '2M');
+    qemuIo(join(dir, 'qext.qcow2'), 'write -P 0x44 64k 64k');
+    const ours = JSON.parse((await img('info', '--output=json', 'qext.qcow2')).out) as Record<string, unknown>;
+    expect(ours['format-specific']).toEqual((JSON.parse(qemu('info', '--output=json', 'qext.qcow2')) as Record<string, unknown>)['format-specific']);
+    expect((await img('compare', 'qext.qcow2', 'qext.raw')).code).toBe(0);
+  });
+
   it('map --output json prints what qemu-img prints', async () => {
     qemu('create', '-q', '-f', 'qcow2', 'mbase.qcow2', '2M');
     qemu('create', '-q', '-f', 'qcow2', '-b', 'mbase.qcow2', '-F', 'qcow2', 'mtop.qcow2', '3M');
