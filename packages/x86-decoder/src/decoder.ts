@@ -28,6 +28,7 @@ import { decodeOperands } from './operands.js';
 import { Eflags, Prefix } from './prefix.js';
 import { RegClass } from './register.js';
 import { type DecodeState, STATE, readByte } from './state.js';
+import { parseVex } from './vex.js';
 
 const MAX_LENGTH = 15;
 
@@ -161,7 +162,21 @@ export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: 
 
   // Opcode: b is the first opcode byte.
   let map = 0;
-  if (b === 0x0f) {
+  s.vvvv = 0;
+  s.vectorLength = 0;
+  if ((b === 0xc4 || b === 0xc5) && (mode === 2 || ((bytes[s.pos] ?? 0) >= 0xc0 && s.pos < s.limit))) {
+    // VEX: in 16/32-bit mode C4/C5 with a register-form next byte; LES/LDS otherwise.
+    if (has66 !== 0 || lastRep !== 0 || rex !== 0 || lock !== 0) {
+      s.error = DecodeError.InvalidInstruction;
+      readByte(s);
+      return finishInvalid(s, into);
+    }
+    map = parseVex(s, b, ctx);
+    if (map < 0) return finishInvalid(s, into);
+    ctx = s.ctx;
+    b = readByte(s);
+    if (b < 0) return finishInvalid(s, into);
+  } else if (b === 0x0f) {
     b = readByte(s);
     if (b < 0) return finishInvalid(s, into);
     map = 1;
@@ -242,6 +257,7 @@ function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number
   s.def = def;
   s.attrs = attrs;
   into.opSize = DEF_OP_SIZE[def] ?? 0;
+  into.vectorLength = s.vectorLength;
   into.addrSize = 16 << s.asz;
   into.memSize = DEF_MEM_SIZE[def] ?? 0;
   into.segmentPrefix = s.segOverride;

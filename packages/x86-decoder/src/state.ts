@@ -47,6 +47,10 @@ export class DecodeState {
   vvvv = 0;
   evexRp = 0;
   evexV2 = 0;
+  /** Context word built by the prefix parsers. */
+  ctx = 0;
+  /** 128 or 256 for VEX encodings, 0 for legacy ones. */
+  vectorLength = 0;
   /** EVEX.X: bit 4 of a vector register in ModR/M.rm (0 outside EVEX). */
   evexX = 0;
 }

@@ -99,6 +99,7 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
     };
     const bytes: number[] = [];
     let plusR = false;
+    let vex = false;
     let modrm: string | undefined;
     for (const tok of line.encoding) {
       let m: RegExpExecArray | null;
@@ -117,6 +118,11 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
         limit(CTX.MODE_SHIFT + 1, 1, 1);
       } else if (tok === 'W0' || tok === 'W1') {
         limit(10, 1, tok === 'W1' ? 1 : 0);
+      } else if (tok === 'V') {
+        vex = true;
+        limit(CTX.ENC_SHIFT, 2, 1);
+      } else if (tok === 'L0' || tok === 'L1') {
+        limit(CTX.L_SHIFT, 1, tok === 'L1' ? 1 : 0);
       } else if (tok === 'rexb0') {
         limit(20, 1, 0);
       } else if (tok.startsWith('/')) {
@@ -140,6 +146,10 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
       }
     }
     if (bytes.length !== 1) throw new TableError('Syntax', `${where}: expected one opcode byte after the escape bytes, got ${bytes.length}`);
+    if (vex) {
+      if (map === 0) throw new TableError('Syntax', `${where}: a VEX encoding needs the 0F, 0F 38 or 0F 3A map`);
+      map += 3;
+    }
     const opcode = bytes[0] ?? 0;
     let reg = -1;
     const hasModrm = modrm !== undefined;
@@ -214,6 +224,8 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
       ops.push(spec);
     }
     if (ops.length > 5) throw new TableError('Semantics', `${where}: more than 5 operands`);
+    // VEX.vvvv must be 1111b when no operand uses it.
+    if (vex && !ops.some((o) => o >> 8 === G.Vvvv)) limit(22, 1, 0);
     if (opSize === 0 && hasGpr8) opSize = 8;
 
     const flags: FlagFacts = { ...(table.flags.get(line.mnemonic) ?? { read: 0, written: 0, undefined: 0, cleared: 0, set: 0 }) };

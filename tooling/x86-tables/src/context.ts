@@ -30,6 +30,8 @@ export const CTX = {
   REX_B: 1 << 20,
   /** A REX prefix is present */
   REX: 1 << 21,
+  /** VEX/EVEX/XOP.vvvv names a register (is not 1111b) */
+  VVVV_USED: 1 << 22,
 } as const;
 
 /** Bits of a table entry's attributes. */

@@ -51,6 +51,8 @@ export const CpuFeature = {
   PCLMULQDQ: 46,
   AES: 47,
   D3NOW: 48,
+  AVX: 49,
+  AVX2: 50,
 } as const;
 export type CpuFeature = (typeof CpuFeature)[keyof typeof CpuFeature];
 
@@ -105,4 +107,6 @@ export const CPU_FEATURE_NAMES: readonly string[] = [
   'PCLMULQDQ',
   'AES',
   'D3NOW',
+  'AVX',
+  'AVX2',
 ];

@@ -57,6 +57,14 @@ export const MemorySize = {
   Packed32_Int16: 52,
   Packed16_UInt8: 53,
   Packed128_Int64: 54,
+  Packed256_Float32: 55,
+  Packed256_Float64: 56,
+  Packed256_UInt32: 57,
+  Packed256_UInt8: 58,
+  Packed256_UInt16: 59,
+  Packed256_UInt64: 60,
+  Packed256_UInt128: 61,
+  UInt256: 62,
 } as const;
 export type MemorySize = (typeof MemorySize)[keyof typeof MemorySize];
 
@@ -117,10 +125,18 @@ export const MEMORY_SIZE_NAMES: readonly string[] = [
   'Packed32_Int16',
   'Packed16_UInt8',
   'Packed128_Int64',
+  'Packed256_Float32',
+  'Packed256_Float64',
+  'Packed256_UInt32',
+  'Packed256_UInt8',
+  'Packed256_UInt16',
+  'Packed256_UInt64',
+  'Packed256_UInt128',
+  'UInt256',
 ];
 
 /** Size in bytes of each MemorySize (0: none or variable). */
 export const MEMORY_SIZE_BYTES = new Uint16Array([
   0,1,2,4,8,4,8,2,4,8,1,4,6,2,4,8,10,4,14,28,10,8,94,108,10,6,10,512,512,0,0,16,16,16,8,8,16,4,4,16,16,16,8,16,8,
-  16,8,8,8,16,4,2,4,2,16,
+  16,8,8,8,16,4,2,4,2,16,32,32,32,32,32,32,32,32,
 ]);
