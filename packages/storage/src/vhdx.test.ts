@@ -210,6 +210,14 @@ describe('VHDX corruption', () => {
     expect([...outcome.codes].every((c) => ['CorruptHeader', 'CorruptTable', 'Truncated', 'Unsupported'].includes(c))).toBe(true);
   }, 60_000);
 
+  it('opens images with a fuzzed pending log either replaying a valid sequence or ignoring it, never crashing', async () => {
+    const { crafted } = craftPendingLog((await newImage(8 * MiB, { block_size: '1M' })).contents());
+    // The entry header, its descriptor and its data sector; and the header naming the log.
+    const outcome = await fuzzImage(vhdxFormat, crafted, [[MiB, MiB + 128], [MiB + 4096, MiB + 8192], [64 << 10, (64 << 10) + 80]], 200, 5);
+    expect(outcome.opened + outcome.rejected).toBe(200);
+    expect([...outcome.codes].every((c) => ['CorruptHeader', 'CorruptTable', 'Truncated', 'Unsupported'].includes(c))).toBe(true);
+  }, 60_000);
+
   it('names the structure and offset of hand-corrupted fields', async () => {
     const good = (await newImage(4 * MiB, { block_size: '1M' })).contents();
     const open = (b: Uint8Array) => vhdxFormat.open(new MemoryHostFile('/images/x.vhdx', b), memoryContext(false));
