@@ -268,9 +268,8 @@ export class CpuCore {
   }
 
   private wr32Slow(seg: number, off: number, v: number): void {
-    const o: number[] = [0, 0, 0, 0];
-    for (let i = 0; i < 4; i++) o[i] = this.offsetAt(seg, off, i, 4); // check all before writing any
-    for (let i = 0; i < 4; i++) this.wrByteAt(seg, o[i], v >>> (i * 8));
+    this.offsetAt(seg, off, 3, 4); // the limit check comes before any byte is written
+    for (let i = 0; i < 4; i++) this.wrByteAt(seg, this.offsetAt(seg, off, i, 4), v >>> (i * 8));
   }
 
   // --- stack ----------------------------------------------------------------------------------
