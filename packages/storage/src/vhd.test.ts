@@ -239,3 +239,25 @@ describe('VHD check', () => {
     await rw.close();
   });
 });
+
+describe('VHD differencing structure', () => {
+  it('records the parent as the spec says: unique id, time stamp, name and W2ru/W2ku locators', async () => {
+    const parentFile = new MemoryHostFile('/images/base.vhd');
+    await vhdFormat.create(parentFile, { size: 4 << 20, path: '/images/base.vhd', options: {}, openFile: () => Promise.reject(new Error('no')) });
+    const parentBytes = parentFile.contents();
+    const child = new MemoryHostFile('/images/child.vhd');
+    await vhdFormat.create(child, { size: 4 << 20, path: '/images/child.vhd', backingFile: 'base.vhd', options: {}, openFile: async () => new MemoryHostFile('/images/base.vhd', parentBytes, true) });
+    const b = child.contents();
+    const v = new DataView(b.buffer);
+    const pv = new DataView(parentBytes.buffer);
+    expect(v.getUint32(60)).toBe(4); // footer disk type: differencing
+    const h = 512; // dynamic header right after the footer copy
+    expect([...b.subarray(h + 40, h + 56)]).toEqual([...parentBytes.subarray(68, 84)]); // parent unique id
+    expect(v.getUint32(h + 56)).toBe(pv.getUint32(24)); // parent time stamp
+    expect(new TextDecoder('utf-16be').decode(b.subarray(h + 64, h + 64 + 16))).toBe('base.vhd');
+    const codes = [0, 1].map((i) => v.getUint32(h + 576 + i * 24));
+    expect(codes).toEqual([0x5732_7275, 0x5732_6b75]); // W2ru, W2ku
+    const rel = { length: v.getUint32(h + 576 + 8), offset: Number(v.getBigUint64(h + 576 + 16)) };
+    expect(new TextDecoder('utf-16le').decode(b.subarray(rel.offset, rel.offset + rel.length))).toBe('.\\base.vhd');
+  });
+});

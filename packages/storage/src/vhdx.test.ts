@@ -293,3 +293,45 @@ describe('VHDX check', () => {
     expect(await cleanDev.check!({ repair: 'none' })).toMatchObject({ corruptions: 0, leaks: 0, checkErrors: 0 });
   });
 });
+
+describe('VHDX differencing structure', () => {
+  it('writes the [MS-VHDX] fields a differencing disk needs: HasParent, locator, interleaved bitmap entries', async () => {
+    const parentBytes = (await newImage(4 * MiB, { block_size: '1M' })).contents();
+    const child = new MemoryHostFile('/images/c.vhdx');
+    await vhdxFormat.create(child, createOpts(4 * MiB, { block_size: '1M' }, { path: '/images/c.vhdx', backingFile: 'p.vhdx', openFile: async () => new MemoryHostFile('/images/p.vhdx', parentBytes, true) }));
+    const dev = await vhdxFormat.open(child, { ...memoryContext(false), openBacking: () => vhdxFormat.open(new MemoryHostFile('/images/p.vhdx', parentBytes, true), memoryContext(true)) });
+    await dev.write(512, new Uint8Array(512).fill(7)); // one sector: a partially present block
+    await dev.close();
+    const b = child.contents();
+    const v = new DataView(b.buffer);
+    // Region table at 192 KiB: two entries, BAT then metadata, each a GUID, offset and length.
+    expect(new TextDecoder().decode(b.subarray(192 << 10, (192 << 10) + 4))).toBe('regi');
+    const regions = new Map<string, number>();
+    for (let i = 0; i < v.getUint32((192 << 10) + 8, true); i++) {
+      const at = (192 << 10) + 16 + i * 32;
+      regions.set(guidToString(b, at), Number(v.getBigUint64(at + 16, true)));
+    }
+    const md = regions.get('8b7ca206-4790-4b9a-b8fe-575f050f886e')!;
+    const bat = regions.get('2dc27766-f623-4200-9d64-115e9bfd4a08')!;
+    // Metadata: the file parameters item has HasParent (bit 1); the parent locator item exists.
+    const items = new Map<string, { offset: number; length: number }>();
+    for (let i = 0; i < v.getUint16(md + 10, true); i++) {
+      const at = md + 32 + i * 32;
+      items.set(guidToString(b, at), { offset: v.getUint32(at + 16, true), length: v.getUint32(at + 20, true) });
+    }
+    const fp = items.get('caa16737-fa36-4d43-b3b6-33f0aa44e76b')!;
+    expect(v.getUint32(md + fp.offset + 4, true) & 2).toBe(2);
+    const pl = items.get('a8d35f2b-b30b-454d-abf7-d3d84834ab0c')!;
+    expect(guidToString(b, md + pl.offset)).toBe('b04aefb7-d19e-4a81-b789-25b8e9445913');
+    const text = new TextDecoder('utf-16le').decode(b.subarray(md + pl.offset, md + pl.offset + pl.length));
+    expect(text).toContain('parent_linkage');
+    expect(text).toContain('.\\p.vhdx');
+    // BAT: chunk ratio for 1 MiB blocks and 512-byte sectors is 4096; block 0 partially present (7),
+    // and the sector bitmap entry after the chunk's payload entries present (6).
+    expect(v.getUint32(bat, true) & 7).toBe(7);
+    const bitmapEntry = v.getUint32(bat + 4096 * 8, true);
+    expect(bitmapEntry & 7).toBe(6);
+    const bitmapAt = (bitmapEntry >>> 20) * MiB;
+    expect(b[bitmapAt]).toBe(0b10); // sector 1 only, least significant bit first
+  });
+});
