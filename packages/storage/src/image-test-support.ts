@@ -94,6 +94,7 @@ export async function fuzzImage(
   ranges: readonly [number, number][],
   mutations: number,
   seed = 7,
+  context: () => OpenContext = () => memoryContext(false),
 ): Promise<FuzzOutcome> {
   // mulberry32: small, seedable, and its low bits are as good as its high ones.
   let s = seed >>> 0;
@@ -115,7 +116,7 @@ export async function fuzzImage(
     }
     const file: HostFile & { writes: number } = new MemoryHostFile('/images/fuzz', copy);
     try {
-      const dev = await format.open(file, memoryContext(false));
+      const dev = await format.open(file, context());
       outcome.opened++;
       try {
         // A corrupt size may be huge: read a bounded prefix and the last sector.

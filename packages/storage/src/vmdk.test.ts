@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { StorageError } from './errors.js';
 import { FormatRegistry } from './format-registry.js';
 import type { HostFile } from './host-file.js';
 import { MemoryHostFile } from './host-file.js';
@@ -95,6 +96,18 @@ describe('VMDK corruption', () => {
     const end = sImage.length;
     const sOutcome = await fuzzImage(vmdkFormat, sImage, [[0, 80], [128 * 512, 128 * 512 + 600], [end - 3 * 512, end]], 200, 11);
     expect(sOutcome.rejected).toBeGreaterThan(30);
+  }, 60_000);
+
+  it('gives typed errors for fuzzed descriptor files of flat images', async () => {
+    const flat = new MemoryHostFile('/images/x-flat.vmdk', new Uint8Array(2 * MiB));
+    const descriptor = new MemoryHostFile('/images/x.vmdk');
+    await vmdkFormat.create(descriptor, { size: 2 * MiB, path: '/images/x.vmdk', options: { subformat: 'monolithicFlat' }, openFile: async () => flat });
+    const text = descriptor.contents();
+    const context = () => ({ ...memoryContext(false), openFile: async (name: string) => (name === 'x-flat.vmdk' ? new MemoryHostFile('/images/x-flat.vmdk', new Uint8Array(2 * MiB)) : Promise.reject(new StorageError('Io', `no file ${name}`))) });
+    const outcome = await fuzzImage(vmdkFormat, text, [[0, text.length]], 300, 3, context);
+    expect(outcome.opened).toBeGreaterThan(0);
+    expect(outcome.rejected).toBeGreaterThan(50);
+    expect([...outcome.codes].every((c) => ['CorruptHeader', 'Truncated', 'Unsupported', 'Io'].includes(c))).toBe(true);
   }, 60_000);
 
   it('names the structure and offset of hand-corrupted fields', async () => {
