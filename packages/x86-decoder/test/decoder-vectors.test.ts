@@ -40,6 +40,6 @@ describe('iced-x86 decoder vectors', () => {
         for (const [code, msg] of failures) console.log(`  ${code}: ${msg}`);
       }
       expect(passed).toBeGreaterThanOrEqual(min);
-    });
+    }, 120_000);
   }
 });

@@ -23,6 +23,6 @@ describe('differential against iced-x86 (random bytes, fixed seed)', () => {
       for (const kind of ['length', 'code', 'operands', 'text'] as const) {
         expect(counts[kind], `${kind} differences`).toBeLessThanOrEqual(max[kind] ?? 0);
       }
-    });
+    }, 120_000);
   }
 });

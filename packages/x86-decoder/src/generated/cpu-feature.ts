@@ -53,6 +53,7 @@ export const CpuFeature = {
   D3NOW: 48,
   AVX: 49,
   AVX2: 50,
+  FMA: 51,
 } as const;
 export type CpuFeature = (typeof CpuFeature)[keyof typeof CpuFeature];
 
@@ -109,4 +110,5 @@ export const CPU_FEATURE_NAMES: readonly string[] = [
   'D3NOW',
   'AVX',
   'AVX2',
+  'FMA',
 ];
