@@ -47,6 +47,42 @@ describe('Machine', () => {
     expect(m.time.now(m.instructions)).toBeLessThan(6 * 10_000_000);
   });
 
+  it('repeats a timer-driven run exactly in deterministic mode', async () => {
+    // The main loop counts in BX; each PIT interrupt prints BL on COM1, so the output records the
+    // exact instruction each interrupt landed on.
+    const image = new RomBuilder()
+      .bytes(0x31, 0xc0, 0x8e, 0xd8, 0x8e, 0xd0, 0xbc, 0x00, 0x70) // xor ax, ax; mov ds, ax; mov ss, ax; mov sp, 0x7000
+      .bytes(0xc7, 0x06, 0x20, 0x00).addressOf('irq0')
+      .bytes(0xc7, 0x06, 0x22, 0x00, 0x00, 0xf0)
+      .out(0x20, 0x11).out(0x21, 0x08).out(0x21, 0x04).out(0x21, 0x01).out(0x21, 0xfe)
+      .out(0x43, 0x34).out(0x40, 0x9b).out(0x40, 0x00) // 155 PIT clocks: about 130 us
+      .bytes(0xfb)
+      .label('spin')
+      .bytes(0x43, 0x01, 0xd9) // inc bx; add cx, bx
+      .jump(0xeb, 'spin')
+      .label('irq0')
+      .bytes(0x50, 0x52, 0xba, 0xf8, 0x03, 0x88, 0xd8, 0xee) // push ax; push dx; mov dx, 0x3f8; mov al, bl; out dx, al
+      .bytes(0xfe, 0x06, 0x00, 0x05, 0x80, 0x3e, 0x00, 0x05, 40) // inc byte [0x500]; cmp byte [0x500], 40
+      .jump(0x73, 'exit')
+      .out(0x20, 0x20)
+      .bytes(0x5a, 0x58, 0xcf) // pop dx; pop ax; iret
+      .label('exit')
+      .out(0xf4, 0x00)
+      .build();
+    const once = async (nsPerInstruction: number): Promise<number[]> => {
+      const m = machine(image, { nsPerInstruction });
+      const out: number[] = [];
+      m.serial(0).setSink((b) => out.push(b));
+      expect(await m.run({ maxInstructions: 10_000_000 })).toEqual({ reason: 'exit', status: 1 });
+      return out;
+    };
+    const a = await once(1);
+    expect(a.length).toBe(40);
+    expect(new Set(a).size).toBeGreaterThan(10);
+    expect(await once(1)).toEqual(a);
+    expect(await once(3)).not.toEqual(a);
+  });
+
   it('waits on the host in real-time mode instead of spinning while halted', async () => {
     const m = new Machine({ boot: { kind: 'rom', image: pitTicks(2386, 10) }, memory: 2 << 20 }); // 500 Hz: 20 ms
     let slices = 0;
