@@ -231,6 +231,7 @@ describe('IoApic', () => {
 
   it('survives any sequence of MMIO accesses', () => {
     const { clock, phys, lapic, router } = machine();
+    let bad = 0;
     let seed = 17;
     for (let i = 0; i < 20000; i++) {
       seed = (seed * 1103515245 + 12345) >>> 0;
@@ -240,7 +241,8 @@ describe('IoApic', () => {
       else phys.write32(base + offset, Math.imul(seed, 2654435761));
       router.source((seed >>> 20) % 24).set((seed & 0x100) !== 0);
       clock.advanceTo(clock.now() + ((seed >>> 24) & 0xff));
-      if (lapic.hasPendingInterrupt()) expect(lapic.acknowledgeInterrupt()).toBeLessThan(256);
+      if (lapic.hasPendingInterrupt()) bad += lapic.acknowledgeInterrupt() > 0xff ? 1 : 0;
     }
+    expect(bad).toBe(0);
   });
 });

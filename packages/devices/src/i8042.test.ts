@@ -163,15 +163,17 @@ describe('I8042 keyboard controller', () => {
 
   it('survives any sequence of port accesses', () => {
     const { bus, kbc } = setup();
+    let bad = 0;
     let seed = 11;
     for (let i = 0; i < 20000; i++) {
       seed = (seed * 1103515245 + 12345) >>> 0;
       const port = seed & 1 ? 0x64 : 0x60;
-      if ((seed >>> 8) % 2 === 0) expect(bus.read8(port)).toBeLessThan(256);
+      if ((seed >>> 8) % 2 === 0) bad += bus.read8(port) > 0xff ? 1 : 0;
       else bus.write8(port, (seed >>> 16) & 0xff);
       if ((seed & 0xf00) === 0) kbc.keyboard.sendScancodes([seed >>> 24]);
       if ((seed & 0xf00) === 0x100) kbc.mouse.move((seed >>> 20) - 2048, 1, 0, 1);
     }
+    expect(bad).toBe(0);
   });
 
   it('saves and restores both ports and the buffer, and refuses hostile state without changing', () => {

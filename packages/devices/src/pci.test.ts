@@ -133,6 +133,7 @@ describe('PCI configuration mechanism #1, i440FX and PIIX3', () => {
   it('survives any sequence of configuration accesses', () => {
     const { bus, host } = setup();
     host.attach(new TestNic(), 5);
+    let bad = 0;
     let seed = 5;
     for (let i = 0; i < 20000; i++) {
       seed = (seed * 1103515245 + 12345) >>> 0;
@@ -149,9 +150,10 @@ describe('PCI configuration mechanism #1, i440FX and PIIX3', () => {
           bus.write32(0xcfc, v);
           break;
         default:
-          expect(bus.read16(port)).toBeLessThan(0x10000);
+          bad += bus.read16(port) > 0xffff ? 1 : 0;
       }
     }
+    expect(bad).toBe(0);
   });
 
   it('saves and restores configuration spaces, and refuses changed read-only bits without changing', () => {

@@ -177,6 +177,7 @@ describe('DualPic (8259A pair)', () => {
 
   it('survives any sequence of port writes', () => {
     const { pic, bus } = setup();
+    let bad = 0;
     let seed = 12345;
     for (let i = 0; i < 20000; i++) {
       seed = (seed * 1103515245 + 12345) >>> 0;
@@ -186,10 +187,10 @@ describe('DualPic (8259A pair)', () => {
       pic.setIrq((seed >>> 24) & 15, (seed & 0x100) !== 0);
       if (pic.hasPendingInterrupt()) {
         const v = pic.acknowledgeInterrupt();
-        expect(v).toBeGreaterThanOrEqual(0);
-        expect(v).toBeLessThan(256);
+        bad += v < 0 || v > 0xff ? 1 : 0;
       }
     }
+    expect(bad).toBe(0);
   });
 
   it('saves and restores its state, and refuses hostile state without changing', () => {

@@ -163,13 +163,15 @@ describe('Rtc (MC146818)', () => {
 
   it('survives any sequence of port accesses', () => {
     const { clock, bus } = setup();
+    let bad = 0;
     let seed = 3;
     for (let i = 0; i < 20000; i++) {
       seed = (seed * 1103515245 + 12345) >>> 0;
-      if ((seed >>> 8) % 2 === 0) expect(bus.read8(0x70 + (seed & 1))).toBeLessThan(256);
+      if ((seed >>> 8) % 2 === 0) bad += bus.read8(0x70 + (seed & 1)) > 0xff ? 1 : 0;
       else bus.write8(0x70 + (seed & 1), (seed >>> 16) & 0xff);
       clock.advanceTo(clock.now() + (seed >>> 22) * 10_000);
     }
+    expect(bad).toBe(0);
   });
 
   it('saves and restores time, registers and NVRAM, and refuses hostile state without changing', () => {
