@@ -67,6 +67,29 @@ describe.skipIf(QEMU_IMG === undefined)('qcow2 against qemu-img', { timeout: 60_
     expect(got[2 * 1024 * 1024 - 1]).toBe(0); // past the 1M base inside the 2M mid: zeros
   });
 
+  it('snapshots tsvm makes are listed, applied and checked by qemu-img, and the reverse', async () => {
+    const img = join(dir, 'snaps.qcow2');
+    await createImage(img, { format: 'qcow2', size: 2 << 20 });
+    const dev = await openImage(img, { readOnly: false });
+    await dev.write(0, content.subarray(0, 2 << 20));
+    await dev.snapshots!.create('ours');
+    await dev.write(4096, new Uint8Array(100_000).fill(0xee));
+    await dev.close();
+    expect(qemuImg('snapshot', '-l', img)).toMatch(/1\s+ours\s/);
+    expect(qemuImgStatus('check', img).status).toBe(0);
+    qemuImg('snapshot', '-c', 'theirs', img);
+    qemuImg('snapshot', '-a', 'ours', img);
+    expect(firstDifference(await readAll(img), content.subarray(0, 2 << 20))).toBe(-1);
+    const again = await openImage(img, { readOnly: false });
+    expect((await again.snapshots!.list()).map((s) => s.name)).toEqual(['ours', 'theirs']);
+    await again.snapshots!.apply('theirs');
+    await again.snapshots!.delete('ours');
+    await again.close();
+    expect(qemuImgStatus('check', img).status).toBe(0);
+    const back = qemuContent(img, join(dir, 'snaps.raw'));
+    expect(back[5000]).toBe(0xee);
+  });
+
   it('writes images that qemu-img check passes and reads back identically', async () => {
     const variants: Record<string, string>[] = [{}, { compat: '0.10' }, { cluster_size: '512' }, { cluster_size: '2M' }, { refcount_bits: '1' }, { lazy_refcounts: 'on' }];
     for (const opts of variants) {
