@@ -44,6 +44,8 @@ const YIELD_EVERY_MS = 15;
 const REALTIME_SLICE = 200_000;
 const REALTIME_NS_PER_INSN_GUESS = 10;
 const REALTIME_MIN_SLICE = 1_000;
+/** Tracing runs one instruction at a time; smaller slices keep the yields to the event loop regular. */
+const TRACED_SLICE = 10_000;
 /**
  * Deterministic mode without host input: a CPU that stays halted this long in virtual time (timers fire,
  * none wakes it) will never run again, so the run ends with `halted` instead of skipping time forever.
@@ -229,7 +231,7 @@ export class Machine {
         budget = Math.max(REALTIME_MIN_SLICE, budget);
       }
       budget = Math.max(1, Math.min(budget, MAX_SLICE, limit - done));
-      const reason = this.traceInstructions ? this.runTraced(budget) : cpu.run(budget);
+      const reason = this.traceInstructions ? this.runTraced(Math.min(budget, TRACED_SLICE)) : cpu.run(budget);
       if (reason === 'shutdown') {
         this.pendingReset ??= 'triple-fault';
       } else if (reason === 'halt' && this.pendingExit < 0 && this.pendingReset === null && !this.stopRequested) {
