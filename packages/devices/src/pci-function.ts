@@ -32,10 +32,15 @@ export const PCI_STATUS_INTERRUPT = 0x0008;
 /** BAR bit 0: I/O space indicator; memory BARs: bit 3 prefetchable. */
 const BAR_IO = 0x1;
 const BAR_MEM_PREFETCH = 0x8;
+/** Memory BAR type field (bits 2-1) = 10b: a 64-bit BAR whose upper half is the next BAR. */
+const BAR_MEM_64 = 0x4;
 
 export interface PciBar {
-  /** 'io' (size >= 4) or 'memory' (32-bit, size >= 16); sizes are powers of two. */
-  readonly kind: 'io' | 'memory';
+  /**
+   * 'io' (size >= 4), 'memory' (32-bit, size >= 16) or 'memory64' (takes this BAR and the next,
+   * which must be left undefined); sizes are powers of two.
+   */
+  readonly kind: 'io' | 'memory' | 'memory64';
   readonly size: number;
   readonly prefetchable?: boolean;
 }
@@ -108,8 +113,15 @@ export class PciFunction {
       if (!Number.isInteger(bar.size) || bar.size < min || (bar.size & (bar.size - 1)) !== 0 || bar.size > 0x8000_0000) {
         throw new DeviceError('InvalidArgument', `${this.name}: BAR${i} size ${bar.size} must be a power of two >= ${min}`);
       }
-      put(PCI_BAR0 + 4 * i, 4, bar.kind === 'io' ? BAR_IO : bar.prefetchable === true ? BAR_MEM_PREFETCH : 0);
+      const type = bar.kind === 'io' ? BAR_IO : (bar.prefetchable === true ? BAR_MEM_PREFETCH : 0) | (bar.kind === 'memory64' ? BAR_MEM_64 : 0);
+      put(PCI_BAR0 + 4 * i, 4, type);
       this.setWritable(PCI_BAR0 + 4 * i, 4, (~(bar.size - 1) & (bar.kind === 'io' ? 0xffff_fffc : 0xffff_fff0)) >>> 0);
+      if (bar.kind === 'memory64') {
+        if (i + 1 >= PCI_BAR_COUNT || bars[i + 1] !== undefined) {
+          throw new DeviceError('InvalidArgument', `${this.name}: 64-bit BAR${i} needs BAR${i + 1} left free for its upper half`);
+        }
+        this.setWritable(PCI_BAR0 + 4 * (i + 1), 4, 0xffff_ffff);
+      }
     });
     this.config.set(c);
   }
@@ -181,10 +193,11 @@ export class PciFunction {
       const bar = this.bars[i];
       if (bar === undefined) continue;
       const raw = this.readConfig(PCI_BAR0 + 4 * i, 4);
+      const high = bar.kind === 'memory64' ? this.readConfig(PCI_BAR0 + 4 * (i + 1), 4) : 0;
       const address =
         bar.kind === 'io'
           ? (command & PCI_COMMAND_IO) !== 0 ? raw & 0xfffc : -1
-          : (command & PCI_COMMAND_MEMORY) !== 0 ? (raw & 0xffff_fff0) >>> 0 : -1;
+          : (command & PCI_COMMAND_MEMORY) !== 0 ? high * 0x1_0000_0000 + ((raw & 0xffff_fff0) >>> 0) : -1;
       if (address !== this.decoded[i]) {
         this.decoded[i] = address;
         this.onBarChange?.(i, address);

@@ -101,6 +101,29 @@ describe('PCI configuration mechanism #1, i440FX and PIIX3', () => {
     expect(nic.barAddress(0)).toBe(-1);
   });
 
+  it('sizes and places a 64-bit memory BAR across two registers', () => {
+    const { bus, host, cfg } = setup();
+    class Gpu extends PciFunction {
+      constructor() {
+        super({ name: 'gpu', vendorId: 0x1234, deviceId: 0x1111, classCode: 0x030000, bars: [{ kind: 'memory64', size: 0x100_0000, prefetchable: true }] });
+      }
+    }
+    const gpu = new Gpu();
+    host.attach(gpu, 2);
+    cfg(2, 0, 0x10);
+    bus.write32(0xcfc, 0xffff_ffff);
+    expect(bus.read32(0xcfc)).toBe(0xff00_000c);
+    bus.write32(0xcfc, 0xfd00_0000);
+    cfg(2, 0, 0x14);
+    bus.write32(0xcfc, 0x1);
+    cfg(2, 0, 0x04);
+    bus.write16(0xcfc, 0x0002);
+    expect(gpu.barAddress(0)).toBe(0x1_fd00_0000);
+    expect(() => new PciFunction({ name: 'x', vendorId: 1, deviceId: 1, classCode: 0, bars: [{ kind: 'io', size: 16 }, { kind: 'memory64', size: 16 }, { kind: 'io', size: 4 }] })).toThrow(
+      /BAR2 left free/,
+    );
+  });
+
   it('routes INTx through PIRQ registers to ISA IRQs and to I/O APIC inputs 16-19', () => {
     const { bus, host, router, cfg } = setup();
     const seen: [number, boolean][] = [];
