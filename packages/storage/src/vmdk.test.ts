@@ -21,6 +21,7 @@ import { createImage, openImage } from './open-image.js';
 import { rawFormat } from './raw.js';
 import { parseVmdkDescriptor, serializeVmdkDescriptor } from './vmdk-descriptor.js';
 import { vmdkFormat } from './vmdk-format.js';
+import type { VmdkImage } from './vmdk.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsvm-vmdk-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -184,5 +185,20 @@ describe('VMDK check', () => {
     expect(report.messages[0]).toContain('grain table 0 entry 0');
     const clean = await vmdkFormat.open(new MemoryHostFile('/images/x.vmdk', good, true), memoryContext(true));
     expect(await clean.check!({ repair: 'none' })).toMatchObject({ corruptions: 0 });
+  });
+});
+
+describe('VMDK content id', () => {
+  it('changes the CID on the first write and keeps the rest of the descriptor', async () => {
+    const file = await memoryImage(2 * MiB);
+    const before = await vmdkFormat.open(new MemoryHostFile('/images/x.vmdk', file.contents(), true), memoryContext(true));
+    const cid = (before as VmdkImage).descriptor.cid;
+    const dev = await vmdkFormat.open(file, memoryContext(false));
+    await dev.write(0, new Uint8Array(512).fill(1));
+    await dev.close();
+    const after = (await vmdkFormat.open(new MemoryHostFile('/images/x.vmdk', file.contents(), true), memoryContext(true))) as VmdkImage;
+    expect(after.descriptor.cid).not.toBe(cid);
+    expect(after.descriptor.ddb).toEqual((before as VmdkImage).descriptor.ddb);
+    expect(after.descriptor.createType).toBe('monolithicSparse');
   });
 });

@@ -7,7 +7,8 @@ import type { HostFile } from './host-file.js';
 import { readExact } from './host-file.js';
 import type { CheckReport, FormatInfo, ImageDevice } from './image-format.js';
 import type { VmdkDescriptor } from './vmdk-descriptor.js';
-import { FLAG_COMPRESSED } from './vmdk-header.js';
+import { MAX_DESCRIPTOR_BYTES } from './vmdk-descriptor.js';
+import { FLAG_COMPRESSED, VMDK_SECTOR } from './vmdk-header.js';
 import type { SparseExtent } from './vmdk-sparse.js';
 
 /** One extent of a VMDK disk, placed at `start` bytes of the virtual disk. */
@@ -44,6 +45,7 @@ export class VmdkImage implements ImageDevice {
   private readonly extents: VmdkExtent[];
   private readonly extraFiles: HostFile[];
   private closed = false;
+  private cidUpdated = false;
   private readonly queue = new SerialQueue();
 
   constructor(p: VmdkParts) {
@@ -100,12 +102,47 @@ export class VmdkImage implements ImageDevice {
     this.live('write');
     if (this.readOnly) throw new StorageError('ReadOnly', `${this.file.path}: write to a VMDK image opened read-only`);
     checkRange(this, offset, data.length, 'write');
+    if (!this.cidUpdated) await this.updateCid();
     await this.pieces(offset, data.length, async (e, pos, at, n) => {
       const piece = data.subarray(at, at + n);
       if (e.readOnly || e.kind === 'zero') throw new StorageError('ReadOnly', `${this.file.path}: VMDK extent at byte ${e.start} is not writable`);
       if (e.kind === 'flat') await e.file.write(e.fileOffset + (pos - e.start), piece);
       else await e.sparse.write(pos - e.start, piece, (o, b) => readBacking(this.backing, e.start + o, b), this.backing !== undefined);
     });
+  }
+
+  /**
+   * A new content id on the first write, as VMware and qemu do: overlays record their parent's CID,
+   * so an overlay of this disk can tell that its parent has changed since it was made.
+   */
+  private async updateCid(): Promise<void> {
+    this.cidUpdated = true;
+    let cid = (Math.random() * 0xffff_fffe) >>> 0;
+    if (cid === this.descriptor.cid) cid = (cid + 1) >>> 0;
+    const first = this.extents[0];
+    const embedded = first?.kind === 'sparse' && first.sparse.file === this.file;
+    const at = embedded ? first.sparse.header.descriptorOffset * VMDK_SECTOR : 0;
+    const room = embedded ? first.sparse.header.descriptorSize * VMDK_SECTOR : await this.file.size();
+    if ((embedded && at === 0) || room > MAX_DESCRIPTOR_BYTES) return;
+    const old = new Uint8Array(room);
+    await readExact(this.file, at, old, 'VMDK descriptor');
+    const end = embedded ? old.indexOf(0) : -1;
+    const text = new TextDecoder().decode(end < 0 ? old : old.subarray(0, end));
+    // Only the CID line changes; every other line of the descriptor is kept as it was.
+    const hex = cid.toString(16).padStart(8, '0');
+    if (!/^CID=[0-9a-fA-F]+[ \t]*$/m.test(text)) return;
+    const updated = new TextEncoder().encode(text.replace(/^CID=[0-9a-fA-F]+[ \t]*$/m, `CID=${hex}`));
+    if (embedded) {
+      // A descriptor that no longer fits its sectors keeps its old CID rather than spill over data.
+      if (updated.length > room) return;
+      const area = new Uint8Array(room);
+      area.set(updated);
+      await this.file.write(at, area);
+    } else {
+      await this.file.write(0, updated);
+      await this.file.truncate(updated.length);
+    }
+    this.descriptor.cid = cid;
   }
 
   flush(): Promise<void> {
