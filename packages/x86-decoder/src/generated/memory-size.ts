@@ -69,6 +69,7 @@ export const MemorySize = {
   Packed256_Int8: 64,
   Packed256_Int32: 65,
   Packed256_Int64: 66,
+  Packed256_Float128: 67,
 } as const;
 export type MemorySize = (typeof MemorySize)[keyof typeof MemorySize];
 
@@ -141,10 +142,11 @@ export const MEMORY_SIZE_NAMES: readonly string[] = [
   'Packed256_Int8',
   'Packed256_Int32',
   'Packed256_Int64',
+  'Packed256_Float128',
 ];
 
 /** Size in bytes of each MemorySize (0: none or variable). */
 export const MEMORY_SIZE_BYTES = new Uint16Array([
   0,1,2,4,8,4,8,2,4,8,1,4,6,2,4,8,10,4,14,28,10,8,94,108,10,6,10,512,512,0,0,16,16,16,8,8,16,4,4,16,16,16,8,16,8,
-  16,8,8,8,16,4,2,4,2,16,32,32,32,32,32,32,32,32,32,32,32,32,
+  16,8,8,8,16,4,2,4,2,16,32,32,32,32,32,32,32,32,32,32,32,32,32,
 ]);
