@@ -6,7 +6,7 @@ import { IF, TF } from './flags.js';
 import { Op } from './op.js';
 import { popSeg } from './ops/stack.js';
 import { nop } from './ops/system.js';
-import { length8086, MAX_INSN, rewrite8086 } from './quirks8086.js';
+import { length8086, MAX_INSN, removedLocks, rewrite8086 } from './quirks8086.js';
 import { resetCpu } from './reset.js';
 import { getCpuState, setCpuState, type CpuState, type CpuStatePatch } from './state.js';
 
@@ -252,20 +252,24 @@ export class Cpu extends CpuCore {
    */
   private decode8086(bytes: Uint8Array, insn: Instruction): Op {
     const p = rewrite8086(bytes);
+    const locks = removedLocks;
+    let op: Op;
     if (bytes[p] === 0x0f) {
-      const op = new Op(popSeg);
+      op = new Op(popSeg);
       op.ext = CS;
       op.len = p + 1;
-      return op;
+    } else {
+      decode(bytes, 0, this.eip, 16, insn);
+      const spec = SPEC_BY_CODE[insn.code];
+      if (insn.code === 0 || spec === undefined || usesWidePrefix(insn) || (spec.minGen ?? 0) > 0) {
+        op = new Op(nop);
+        op.len = length8086(bytes, p);
+      } else {
+        op = buildOp(insn, spec);
+      }
     }
-    decode(bytes, 0, this.eip, 16, insn);
-    const spec = SPEC_BY_CODE[insn.code];
-    if (insn.code === 0 || spec === undefined || usesWidePrefix(insn) || (spec.minGen ?? 0) > 0) {
-      const op = new Op(nop);
-      op.len = length8086(bytes, p);
-      return op;
-    }
-    return buildOp(insn, spec);
+    op.len += locks;
+    return op;
   }
 }
 

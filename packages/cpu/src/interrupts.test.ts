@@ -151,6 +151,16 @@ describe('real-mode interrupts and exceptions', () => {
     expect(popcs.cpu.getState().cs.selector).toBe(0x0600);
   });
 
+  it('LOCK is valid on any 8086 instruction and #UD on a non-lockable one later', () => {
+    const m = machine('8086', [0xf0, 0x01, 0xc0, 0xf1, 0x40, 0xf4]); // lock add ax, ax; (F1 = lock) inc ax
+    m.cpu.setState({ eax: 0x21 });
+    expect(m.cpu.run(10)).toBe('halt');
+    expect(m.cpu.getState().eax & 0xffff).toBe(0x43);
+    const ud = machine('386', [0xf0, 0x01, 0xc0]);
+    ud.cpu.run(10);
+    expect(vectorTaken(ud)).toBe(6);
+  });
+
   it('a word at offset FFFFh wraps on the 8086 and is #GP on later CPUs', () => {
     const w = machine('8086', [0xa1, 0xff, 0xff, 0xf4]); // mov ax, [ffff]
     w.poke(0x3ffff, [0x34]);

@@ -12,15 +12,25 @@ function isPrefix(b: number): boolean {
   return b === 0x26 || b === 0x2e || b === 0x36 || b === 0x3e || (b >= 0xf0 && b <= 0xf3);
 }
 
+/** How many LOCK prefixes the last `rewrite8086` removed (they add to the instruction's length). */
+export let removedLocks = 0;
+
 /**
  * Rewrites the aliases in `bytes` (in place) to the opcodes they alias and returns the index of the
- * opcode byte. F1 is LOCK; 60-6F are Jcc (70-7F); C0/C1 are RET imm/RET; C8/C9 are RETF imm/RETF;
- * FF /7 is PUSH (FF /6); 8C/8E decode only two bits of the segment field; 8F, C6 and C7 ignore reg.
+ * opcode byte. LOCK (F0, and its alias F1) only drives the bus LOCK pin on the 8086 and is valid on
+ * any instruction, so it is removed before decoding (see `removedLocks`); 60-6F are Jcc (70-7F);
+ * C0/C1 are RET imm/RET; C8/C9 are RETF imm/RETF; FF /7 is PUSH (FF /6); 8C/8E decode only two bits
+ * of the segment field; 8F, C6 and C7 ignore reg.
  */
 export function rewrite8086(bytes: Uint8Array): number {
   let p = 0;
+  removedLocks = 0;
   while (p < MAX_INSN - 2 && isPrefix(bytes[p])) {
-    if (bytes[p] === 0xf1) bytes[p] = 0xf0;
+    if (bytes[p] === 0xf0 || bytes[p] === 0xf1) {
+      bytes.copyWithin(p, p + 1);
+      removedLocks++;
+      continue;
+    }
     p++;
   }
   const b = bytes[p];
