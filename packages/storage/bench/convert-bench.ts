@@ -1,7 +1,7 @@
 /**
  * `tsvm img convert` against `qemu-img convert`, measured in the same run on the same files.
  *
- *   pnpm --filter @tsvm/storage bench [-- --size-mib 1024 --runs 2 --dir /tmp]
+ *   pnpm --filter @tsvm/storage bench [-- --size-mib 1024 --runs 2 --dir /tmp --only 'raw -> qcow2']
  *
  * The source is a raw image with realistic content in 64 KiB blocks: random bytes (incompressible),
  * zeros (what sparse output skips) and repeated patterns, mixed in fixed proportions. Each case is
@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { FORMATS, copyImage, createImage, openImage } from '../src/index.js';
 
 interface Args {
+  /** Run only the cases whose name contains this text (e.g. `qcow2 -c`). */
+  only: string;
   sizeMiB: number;
   runs: number;
   dir: string;
@@ -24,9 +26,9 @@ interface Args {
 function parse(argv: string[]): Args {
   const get = (name: string, fallback: string): string => {
     const i = argv.indexOf(name);
-    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
+    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
   };
-  return { sizeMiB: Number(get('--size-mib', '1024')), runs: Number(get('--runs', '2')), dir: get('--dir', '/tmp') };
+  return { sizeMiB: Number(get('--size-mib', '1024')), runs: Number(get('--runs', '2')), dir: get('--dir', '/tmp'), only: get('--only', '') };
 }
 
 /** 40% random, 30% zeros, 30% a repeated 4 KiB pattern, in 64 KiB blocks, deterministic order. */
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
       { name: 'raw -> qcow2 -c', src: raw, fmt: 'qcow2', qemuFmt: 'qcow2', inFmt: 'raw', compress: true },
     ];
     for (const f of ['vpc', 'vhdx', 'vmdk']) if (FORMATS.has(f)) cases.push({ name: `raw -> ${f}`, src: raw, fmt: f, qemuFmt: f, inFmt: 'raw' });
-    for (const c of cases) {
+    for (const c of cases.filter((x) => x.name.includes(args.only))) {
       const out = join(dir, `out.${c.fmt}`);
       let bestT = Infinity;
       let bestQ = Infinity;
