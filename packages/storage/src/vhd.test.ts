@@ -261,3 +261,22 @@ describe('VHD differencing structure', () => {
     expect(new TextDecoder('utf-16le').decode(b.subarray(rel.offset, rel.offset + rel.length))).toBe('.\\base.vhd');
   });
 });
+
+describe('VHD without its parent', () => {
+  it('reads unallocated sectors as zeros and refuses writes when the parent was not opened', async () => {
+    const parentFile = new MemoryHostFile('/images/p.vhd');
+    await vhdFormat.create(parentFile, { size: 2 << 20, path: '/images/p.vhd', options: {}, openFile: () => Promise.reject(new Error('no')) });
+    const parentBytes = parentFile.contents();
+    const child = new MemoryHostFile('/images/c.vhd');
+    await vhdFormat.create(child, { size: 2 << 20, path: '/images/c.vhd', backingFile: 'p.vhd', options: {}, openFile: async () => new MemoryHostFile('/images/p.vhd', parentBytes, true) });
+    const dev = await vhdFormat.open(child, memoryContext(false)); // openBacking answers undefined
+    expect(dev.backingFile).toBe('p.vhd');
+    expect(dev.backing).toBeUndefined();
+    const writes = child.writes;
+    await expect(dev.write(0, new Uint8Array(1))).rejects.toMatchObject({ code: 'BackingChain' });
+    expect(child.writes).toBe(writes);
+    const sector = new Uint8Array(512).fill(9);
+    await dev.read(0, sector);
+    expect(sector.every((b) => b === 0)).toBe(true);
+  });
+});

@@ -184,8 +184,16 @@ export class VhdImage implements ImageDevice {
     return this.queue.run(() => this.writeNow(offset, data));
   }
 
+  /** Writes may need the parent's data (partial sectors or grains); without it they are refused. */
+  private needBacking(what: string): void {
+    if (this.backingFile !== undefined && this.backing === undefined) {
+      throw new StorageError('BackingChain', `${this.file.path}: ${what} needs the backing image ${this.backingFile}, which was not opened`);
+    }
+  }
+
   private async writeNow(offset: number, data: Uint8Array): Promise<void> {
     this.writable('write');
+    this.needBacking('write');
     checkRange(this, offset, data.length, 'write');
     if (this.bat === undefined) {
       await this.file.write(offset, data);
@@ -253,6 +261,7 @@ export class VhdImage implements ImageDevice {
 
   private async discardNow(offset: number, length: number): Promise<void> {
     this.writable('discard');
+    this.needBacking('discard');
     checkRange(this, offset, length, 'discard');
     // VHD has no way to give a block back short of rewriting the file; a discard is a hint we may ignore.
   }
@@ -263,6 +272,7 @@ export class VhdImage implements ImageDevice {
 
   private async writeZeroesNow(offset: number, length: number): Promise<void> {
     this.writable('writeZeroes');
+    this.needBacking('writeZeroes');
     checkRange(this, offset, length, 'writeZeroes');
     const chunk = Math.max(this.blockSize, 1 << 20);
     const zeros = new Uint8Array(Math.min(chunk, length));

@@ -336,8 +336,16 @@ export class VhdxImage implements ImageDevice {
     return this.queue.run(() => this.writeNow(offset, data));
   }
 
+  /** Writes may need the parent's data (partial sectors or grains); without it they are refused. */
+  private needBacking(what: string): void {
+    if (this.backingFile !== undefined && this.backing === undefined) {
+      throw new StorageError('BackingChain', `${this.file.path}: ${what} needs the backing image ${this.backingFile}, which was not opened`);
+    }
+  }
+
   private async writeNow(offset: number, data: Uint8Array): Promise<void> {
     this.writable('write');
+    this.needBacking('write');
     checkRange(this, offset, data.length, 'write');
     let done = 0;
     while (done < data.length) {
@@ -451,6 +459,7 @@ export class VhdxImage implements ImageDevice {
 
   private async discardNow(offset: number, length: number): Promise<void> {
     this.writable('discard');
+    this.needBacking('discard');
     checkRange(this, offset, length, 'discard');
     await this.zeroRange(offset, length, false);
   }
@@ -461,6 +470,7 @@ export class VhdxImage implements ImageDevice {
 
   private async writeZeroesNow(offset: number, length: number): Promise<void> {
     this.writable('writeZeroes');
+    this.needBacking('writeZeroes');
     checkRange(this, offset, length, 'writeZeroes');
     await this.zeroRange(offset, length, true);
   }

@@ -98,9 +98,17 @@ export class VmdkImage implements ImageDevice {
     return this.queue.run(() => this.writeNow(offset, data));
   }
 
+  /** Writes may need the parent's data (partial sectors or grains); without it they are refused. */
+  private needBacking(what: string): void {
+    if (this.backingFile !== undefined && this.backing === undefined) {
+      throw new StorageError('BackingChain', `${this.file.path}: ${what} needs the backing image ${this.backingFile}, which was not opened`);
+    }
+  }
+
   private async writeNow(offset: number, data: Uint8Array): Promise<void> {
     this.live('write');
     if (this.readOnly) throw new StorageError('ReadOnly', `${this.file.path}: write to a VMDK image opened read-only`);
+    this.needBacking('write');
     checkRange(this, offset, data.length, 'write');
     if (!this.cidUpdated) await this.updateCid();
     await this.pieces(offset, data.length, async (e, pos, at, n) => {
@@ -163,6 +171,7 @@ export class VmdkImage implements ImageDevice {
   private async discardNow(offset: number, length: number): Promise<void> {
     this.live('discard');
     if (this.readOnly) throw new StorageError('ReadOnly', `${this.file.path}: discard on a VMDK image opened read-only`);
+    this.needBacking('discard');
     checkRange(this, offset, length, 'discard');
     // Hosted sparse extents have no way to give a grain back; a discard is a hint we may ignore.
   }
@@ -173,6 +182,7 @@ export class VmdkImage implements ImageDevice {
 
   private async writeZeroesNow(offset: number, length: number): Promise<void> {
     this.live('writeZeroes');
+    this.needBacking('writeZeroes');
     checkRange(this, offset, length, 'writeZeroes');
     const zeros = new Uint8Array(Math.min(length, 1 << 20));
     for (let done = 0; done < length; done += zeros.length) {
