@@ -76,7 +76,7 @@ describe('tsvm run', () => {
     const spinning = runCli(['run', '--bios', tempFile('spin.bin', rom([0xeb, 0xfe]))], spin);
     setTimeout(() => spinIn.write('\x01x'), 20);
     expect(await spinning).toBe(0);
-    expect(spin.err()).toContain('stopped from the console (Ctrl-A X)');
+    expect(spin.err()).toContain('stopped by the host (Ctrl-A X');
   });
 
   it('stops at --max-instructions with exit code 124', async () => {
@@ -110,6 +110,24 @@ describe('tsvm run', () => {
       [['--bios', tempFile('odd.bin', new Uint8Array(1000))], /multiple of 4 KiB .*\[InvalidImage\]/],
       [['--kernel', mkdtempSync(join(tmpdir(), 'tsvm-dir-'))], /is a directory/],
     ];
+    // A bzImage whose decompressor needs RAM up to 17 MiB (pref_address 16 MiB + init_size 1 MiB).
+    const kernel = new Uint8Array(1024 + 4096);
+    const v = new DataView(kernel.buffer);
+    kernel[0x1f1] = 1;
+    v.setUint16(0x1fe, 0xaa55, true);
+    kernel.set([0xeb, 0x6a, 0x48, 0x64, 0x72, 0x53, 0x0f, 0x02], 0x200);
+    kernel[0x211] = 1;
+    v.setUint32(0x214, 0x100000, true);
+    v.setUint32(0x22c, 0x7fffffff, true);
+    v.setUint32(0x238, 2047, true);
+    v.setUint32(0x258, 0x1000000, true);
+    v.setUint32(0x260, 0x100000, true);
+    const bz = tempFile('bzImage', kernel);
+    cases.push(
+      [['-m', '16', '--kernel', bz], /the kernel needs 17 MiB of RAM .* the machine has 16 MiB \[OutOfMemory\]/],
+      [['-m', '18', '--kernel', bz, '--initrd', tempFile('initrd', new Uint8Array(3 << 20))], /too little memory for the initrd: .*at least 20 MiB \[OutOfMemory\]/],
+      [['--kernel', bz, '--initrd', '/nonexistent/initrd.gz'], /initrd '\/nonexistent\/initrd.gz' does not exist/],
+    );
     for (const [args, message] of cases) {
       const io = captureIo();
       expect(await runCli(['run', ...args], io)).toBe(1);

@@ -22,6 +22,8 @@ export class SerialConsole {
   private retry: NodeJS.Timeout | undefined;
   private rawSet = false;
   private readonly onData = (chunk: Buffer | string): void => this.input(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  /** A terminal hang-up or kill request ends the run cleanly, so the terminal leaves raw mode. */
+  private readonly onSignal = (): void => this.machine.stop();
   private readonly onEnd = (): void => {
     this.machine.waitForInput = false;
     this.machine.wake();
@@ -40,6 +42,8 @@ export class SerialConsole {
     if (tty.isTTY === true && typeof tty.setRawMode === 'function') {
       tty.setRawMode(true);
       this.rawSet = true;
+      process.on('SIGTERM', this.onSignal);
+      process.on('SIGHUP', this.onSignal);
     }
     this.machine.waitForInput = true;
     this.stdin.on('data', this.onData);
@@ -52,7 +56,11 @@ export class SerialConsole {
     this.stdin.off('end', this.onEnd);
     this.stdin.pause();
     if (this.retry !== undefined) clearTimeout(this.retry);
-    if (this.rawSet) (this.stdin as TtyIn).setRawMode?.(false);
+    if (this.rawSet) {
+      (this.stdin as TtyIn).setRawMode?.(false);
+      process.off('SIGTERM', this.onSignal);
+      process.off('SIGHUP', this.onSignal);
+    }
     this.rawSet = false;
   }
 

@@ -52,7 +52,7 @@ export function describeExit(exit: MachineExit): string {
     case 'budget':
       return 'the instruction budget (--max-instructions) is spent';
     case 'stopped':
-      return 'stopped from the console (Ctrl-A X)';
+      return 'stopped by the host (Ctrl-A X or a signal)';
   }
 }
 
