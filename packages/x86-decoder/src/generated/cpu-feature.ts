@@ -54,6 +54,9 @@ export const CpuFeature = {
   AVX: 49,
   AVX2: 50,
   FMA: 51,
+  VMX: 52,
+  SMX: 53,
+  XSAVES: 54,
 } as const;
 export type CpuFeature = (typeof CpuFeature)[keyof typeof CpuFeature];
 
@@ -111,4 +114,7 @@ export const CPU_FEATURE_NAMES: readonly string[] = [
   'AVX',
   'AVX2',
   'FMA',
+  'VMX',
+  'SMX',
+  'XSAVES',
 ];
