@@ -110,7 +110,7 @@ export async function copyImage(src: BlockDevice, dst: BlockDevice & Partial<Pic
     await skipTo(r.offset);
     for (let at = r.offset; at < r.offset + r.length; at += chunk) {
       const n = Math.min(chunk, r.offset + r.length - at);
-      const buf = pool[turn++ % pool.length]!.subarray(0, n);
+      const buf = pool[turn++ % pool.length].subarray(0, n);
       await src.read(at, buf);
       await pending;
       pending = writeChunk(at, buf);
