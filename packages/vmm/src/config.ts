@@ -51,7 +51,7 @@ export interface ResolvedMachineConfig {
   time: 'deterministic' | 'realtime';
   nsPerInstruction: number;
   noReboot: boolean;
-  rtcStart: number | undefined;
+  rtcStart: number;
 }
 
 export const DEFAULT_MEMORY = 64 << 20;
@@ -128,8 +128,8 @@ export function resolveConfig(input: MachineConfig): ResolvedMachineConfig {
   if (typeof nsPerInstruction !== 'number' || !Number.isInteger(nsPerInstruction) || nsPerInstruction < 1 || nsPerInstruction > 1000) {
     invalid('nsPerInstruction', `must be an integer 1-1000, got ${String(nsPerInstruction)}`);
   }
-  const rtcStart = input.rtcStart ?? (time === 'deterministic' ? DETERMINISTIC_RTC_START : undefined);
-  if (rtcStart !== undefined && (typeof rtcStart !== 'number' || !Number.isFinite(rtcStart) || rtcStart < 0)) {
+  const rtcStart = input.rtcStart ?? (time === 'deterministic' ? DETERMINISTIC_RTC_START : Math.floor(Date.now() / 1000));
+  if ((typeof rtcStart !== 'number' || !Number.isFinite(rtcStart) || rtcStart < 0)) {
     invalid('rtcStart', `must be a non-negative number of Unix seconds, got ${String(rtcStart)}`);
   }
   const apic = bool(input.apic, 'apic', false);

@@ -41,7 +41,7 @@ export interface BoardOptions {
   serialPorts: number;
   pci: boolean;
   apic: boolean;
-  rtcStart: number | undefined;
+  rtcStart: number;
   events: BoardEvents;
 }
 
@@ -108,7 +108,7 @@ export class PcBoard {
     this.portB = new SystemControlPortB({ pit: this.pit, clock });
     this.add(this.portB, 'port61', PORT_SYSTEM_CONTROL_B, 1);
 
-    this.rtc = new Rtc({ clock, irq: router.source(IRQ_RTC), ...(options.rtcStart !== undefined ? { startTime: options.rtcStart } : {}) });
+    this.rtc = new Rtc({ clock, irq: router.source(IRQ_RTC), startTime: options.rtcStart });
     this.add(this.rtc, 'rtc', PORT_RTC, 2);
 
     for (let i = 0; i < options.serialPorts; i++) {
