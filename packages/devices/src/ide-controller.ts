@@ -25,6 +25,8 @@ export const IDE_COMMAND_BLOCK_SIZE = 8;
 export const IDE_CONTROL_BLOCK_SIZE = 1;
 /** A floating bus (no device on the cable) reads all-ones. */
 const FLOATING = 0xff;
+/** DEVICE RESET (ATA-6 8.7), accepted by a packet device even while it is busy. */
+const ATA_CMD_DEVICE_RESET = 0x08;
 
 /** The bus master side a channel talks to (see `BusMasterDma`). */
 export interface IdeBusMaster extends DmaPort {
@@ -130,8 +132,10 @@ export class IdeChannel implements Device, IdeDeviceHost {
     this.control &= ~ATA_CTL_HOB;
     if (offset === ATA_REG_STATUS) {
       const dev = this.current;
-      // Commands to a busy device are ignored; to an absent one, nothing answers.
-      if (dev === undefined || (dev.status & ATA_SR_BSY) !== 0) return;
+      // Commands to a busy device are ignored (except DEVICE RESET to a packet device, ATA-6 8.7);
+      // to an absent one, nothing answers.
+      if (dev === undefined) return;
+      if ((dev.status & ATA_SR_BSY) !== 0 && !(value === ATA_CMD_DEVICE_RESET && dev.kind === 'atapi')) return;
       dev.beginCommand();
       this.updateIrq();
       dev.execute(value);

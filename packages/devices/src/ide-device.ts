@@ -178,11 +178,11 @@ export abstract class IdeDevice {
     this.pioBlockDone();
   }
 
-  /** Start a PIO data phase of `length` bytes (the data is in, or goes to, `buffer`). */
-  protected startPio(direction: number, length: number, interrupt: boolean): void {
+  /** Start a PIO data phase of `length` bytes at `start` in `buffer` (where the data is, or goes). */
+  protected startPio(direction: number, length: number, interrupt: boolean, start = 0): void {
     this.pio = direction;
-    this.pos = 0;
-    this.end = length;
+    this.pos = start;
+    this.end = start + length;
     this.status = (this.status & ~(ATA_SR_BSY | ATA_SR_ERR)) | ATA_SR_DRQ;
     if (interrupt) this.raiseIrq();
   }
@@ -210,8 +210,8 @@ export abstract class IdeDevice {
     this.error = ATA_DIAG_PASSED;
   }
 
-  /** The shared part of the saved state (registers, buffer, data phase). */
-  protected saveCommon(): Record<string, StateValue> {
+  /** The shared part of the saved state (registers, data phase, the buffer up to `bufferLength` or the phase's end). */
+  protected saveCommon(bufferLength = this.end): Record<string, StateValue> {
     return {
       taskFile: new Uint8Array([this.feature, this.count, this.lbaLow, this.lbaMid, this.lbaHigh,
         this.hobFeature, this.hobCount, this.hobLbaLow, this.hobLbaMid, this.hobLbaHigh, this.device]),
@@ -222,7 +222,7 @@ export abstract class IdeDevice {
       pos: this.pos,
       end: this.end,
       dmaPending: this.dmaPending,
-      buffer: this.buffer.slice(0, this.end),
+      buffer: this.buffer.slice(0, Math.max(bufferLength, this.end)),
     };
   }
 
@@ -236,7 +236,8 @@ export abstract class IdeDevice {
     const end = r.int('end', 0, IDE_BUFFER_SIZE);
     const pos = r.int('pos', 0, end);
     const dmaPending = r.bool('dmaPending');
-    const buffer = r.bytes('buffer', end);
+    const buffer = r.bytes('buffer', IDE_BUFFER_SIZE, false);
+    if (buffer.length < end) r.fail('buffer', `holds ${buffer.length} bytes, fewer than the data phase's ${end}`);
     if (pio !== PIO_NONE && pos === end) r.fail('pos', 'is at the end of a data phase still in progress');
     if (pio !== PIO_NONE && dmaPending) r.fail('dmaPending', 'is set during a PIO data phase');
     return () => {
