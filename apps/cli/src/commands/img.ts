@@ -1,3 +1,4 @@
+import { FORMATS } from '@tsvm/storage';
 import type { CliCommand, CliIo } from '../command.js';
 import { CliError } from '../errors.js';
 import { CHECK_HELP, imgCheck } from './img/check.js';
@@ -28,8 +29,8 @@ const VERBS: Record<string, { help: string; run: (args: string[], io: CliIo) => 
 
 const HELP = `Usage: tsvm img <verb> [options]
 
-Disk image tool with qemu-img's verbs and flags. Formats: raw, qcow2 (and every format the
-storage package registers). Formats are detected from the content, never from the file name.
+Disk image tool with qemu-img's verbs and flags. Formats: ${FORMATS.names().join(', ')}.
+Formats are detected from the content, never from the file name.
 
 Verbs:
 ${Object.values(VERBS)
