@@ -7,7 +7,25 @@ export class ByteSink {
   private length = 0;
   private scheduled = false;
 
-  constructor(private readonly stream: NodeJS.WritableStream) {}
+  private closed = false;
+  private readonly onError = (): void => {
+    // The reader went away (EPIPE, a full disk): drop further output and tell the owner once.
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose?.();
+  };
+
+  constructor(
+    private readonly stream: NodeJS.WritableStream,
+    private readonly onClose?: () => void,
+  ) {
+    stream.on('error', this.onError);
+  }
+
+  /** Stops listening for the stream's errors (after the last flush). */
+  detach(): void {
+    this.stream.off('error', this.onError);
+  }
 
   /** For `uart.setSink`. */
   readonly push = (byte: number): void => {
@@ -22,6 +40,10 @@ export class ByteSink {
   flush(): void {
     this.scheduled = false;
     if (this.length === 0) return;
+    if (this.closed) {
+      this.length = 0;
+      return;
+    }
     this.stream.write(Buffer.from(this.buffer.subarray(0, this.length)));
     this.length = 0;
   }

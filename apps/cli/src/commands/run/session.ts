@@ -56,12 +56,12 @@ export function describeExit(exit: MachineExit): string {
   }
 }
 
-function openTarget(target: CharTarget, io: CliIo, streams: WriteStream[]): ByteSink | undefined {
+function openTarget(target: CharTarget, io: CliIo, streams: WriteStream[], onClose: () => void): ByteSink | undefined {
   if (target.kind === 'none') return undefined;
-  if (target.kind === 'stdio') return new ByteSink(io.stdout);
+  if (target.kind === 'stdio') return new ByteSink(io.stdout, onClose);
   const stream = createWriteStream(resolve(io.cwd, target.path));
   streams.push(stream);
-  return new ByteSink(stream);
+  return new ByteSink(stream, onClose);
 }
 
 function waitOpen(stream: WriteStream): Promise<void> {
@@ -89,8 +89,10 @@ export async function runSession(config: MachineConfig, options: SessionOptions,
   const sinks: ByteSink[] = [];
   let serialConsole: SerialConsole | undefined;
   try {
-    const serial = machine.board.uarts.length > 0 ? openTarget(options.serial, io, streams) : undefined;
-    const debugcon = openTarget(options.debugcon, io, streams);
+    // Output nobody reads any more (a closed pipe) ends the run, as it ends QEMU.
+    const stop = (): void => machine.stop();
+    const serial = machine.board.uarts.length > 0 ? openTarget(options.serial, io, streams, stop) : undefined;
+    const debugcon = openTarget(options.debugcon, io, streams, stop);
     await Promise.all(streams.map(waitOpen));
     const tap = options.serialTap;
     if (serial) {
@@ -114,6 +116,11 @@ export async function runSession(config: MachineConfig, options: SessionOptions,
     serialConsole?.close();
     for (const s of sinks) s.flush();
     traceSink?.flush();
+    // Late EPIPEs from the last writes must not surface as unhandled errors.
+    setImmediate(() => {
+      for (const s of sinks) s.detach();
+      traceSink?.detach();
+    });
     await Promise.all(streams.map((s) => new Promise<void>((done) => s.end(done))));
   }
 }
