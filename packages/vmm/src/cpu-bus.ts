@@ -1,9 +1,12 @@
 import type { InterruptSource, IoPorts } from '@tsvm/cpu';
 import type { InterruptAcknowledge, IoBus } from '@tsvm/devices';
 
+/** The port-access surface of `IoBus`: what the CPU's ports are built on (the bus itself, or a layer over it). */
+export type PortAccess = Pick<IoBus, 'read8' | 'read16' | 'read32' | 'write8' | 'write16' | 'write32'>;
+
 /** The CPU's port space over the board's I/O bus. */
 export class BusPorts implements IoPorts {
-  constructor(private readonly bus: IoBus) {}
+  constructor(private readonly bus: PortAccess) {}
   in8(port: number): number {
     return this.bus.read8(port);
   }
@@ -30,7 +33,7 @@ export type PortTrace = (direction: 'in' | 'out', width: 8 | 16 | 32, port: numb
 /** `BusPorts` that reports every access; used only when tracing, so the normal path stays monomorphic. */
 export class TracingPorts implements IoPorts {
   constructor(
-    private readonly bus: IoBus,
+    private readonly bus: PortAccess,
     private readonly trace: PortTrace,
   ) {}
   in8(port: number): number {

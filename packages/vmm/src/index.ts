@@ -19,7 +19,7 @@ export {
   type BoardOptions,
   type ResetSource,
 } from './pc-board.js';
-export { BusPorts, ControllerInterrupts, TracingPorts, type PortTrace } from './cpu-bus.js';
+export { BusPorts, ControllerInterrupts, TracingPorts, type PortAccess, type PortTrace } from './cpu-bus.js';
 export { formatInstructionAt } from './instruction-trace.js';
 export { ISA_BIOS_WINDOW, loadRom, MAX_ROM_SIZE } from './boot/rom.js';
 export { parseBzImage, type BzImage } from './boot/bzimage.js';

@@ -1,11 +1,11 @@
 import { Cpu, IF, type CpuStatePatch } from '@tsvm/cpu';
-import type { Uart16550 } from '@tsvm/devices';
+import type { IoBus, Uart16550 } from '@tsvm/devices';
 import { PhysicalMemory } from '@tsvm/mmu';
 import { loadLinux } from './boot/linux.js';
 import { loadMultiboot } from './boot/multiboot.js';
 import { loadRom } from './boot/rom.js';
 import { resolveConfig, type MachineConfig, type ResolvedMachineConfig } from './config.js';
-import { BusPorts, ControllerInterrupts, TracingPorts, type PortTrace } from './cpu-bus.js';
+import { BusPorts, ControllerInterrupts, TracingPorts, type PortAccess, type PortTrace } from './cpu-bus.js';
 import { VmmError } from './errors.js';
 import { formatInstructionAt } from './instruction-trace.js';
 import { PcBoard, type ResetSource } from './pc-board.js';
@@ -25,6 +25,11 @@ export type MachineExit =
   | { reason: 'stopped' };
 
 export interface MachineOptions {
+  /**
+   * Interposes on the CPU's port accesses (an access policy, a recorder): receives the board's bus and
+   * returns what the CPU uses instead. Devices and loaders keep using the bus directly.
+   */
+  wrapPorts?: (bus: IoBus) => PortAccess;
   /** Called for every port access (slow: for debugging). */
   tracePorts?: PortTrace;
   /** Called with each instruction, formatted, before it executes (slow: runs one instruction at a time). */
@@ -106,7 +111,8 @@ export class Machine {
       },
     });
     this.board.rtc.configureMemory(cfg.memory);
-    const io = options.tracePorts ? new TracingPorts(this.board.bus, options.tracePorts) : new BusPorts(this.board.bus);
+    const ports = options.wrapPorts ? options.wrapPorts(this.board.bus) : this.board.bus;
+    const io = options.tracePorts ? new TracingPorts(ports, options.tracePorts) : new BusPorts(ports);
     this.cpu = new Cpu({ model: cfg.cpu, memory: this.memory, io, interrupts: new ControllerInterrupts(this.board.interruptController) });
     this.time = cfg.time === 'deterministic' ? new DeterministicTime(cfg.nsPerInstruction) : new RealTime();
     if (cfg.boot.kind === 'rom') loadRom(this.memory, cfg.memory, cfg.boot.image);

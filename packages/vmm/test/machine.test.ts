@@ -129,6 +129,25 @@ describe('Machine', () => {
     expect(await m.run({ maxInstructions: 100 })).toEqual({ reason: 'halted' });
   });
 
+  it('lets a layer interpose on the CPU port accesses', async () => {
+    const seen: number[] = [];
+    const m = new Machine(
+      { boot: { kind: 'rom', image: new RomBuilder().out(0x80, 0x12).out(0xf4, 0x02).build() }, time: 'deterministic' },
+      {
+        wrapPorts: (bus) => ({
+          read8: (p) => bus.read8(p),
+          read16: (p) => bus.read16(p),
+          read32: (p) => bus.read32(p),
+          write8: (p, v) => (seen.push(p), p === 0xf4 ? bus.write8(p, v + 1) : bus.write8(p, v)),
+          write16: (p, v) => bus.write16(p, v),
+          write32: (p, v) => bus.write32(p, v),
+        }),
+      },
+    );
+    expect(await m.run({ maxInstructions: 100 })).toEqual({ reason: 'exit', status: 7 });
+    expect(seen).toEqual([0x80, 0xf4]);
+  });
+
   it('fills the CMOS memory fields from the configured RAM size', () => {
     const m = machine(new RomBuilder().build(), { memory: 32 << 20 });
     const kib = (lo: number, hi: number): number => m.board.rtc.getByte(lo) | (m.board.rtc.getByte(hi) << 8);
