@@ -137,6 +137,20 @@ describe.skipIf(!HAVE_QEMU)('tsvm img against qemu-img', { timeout: 60_000 }, ()
     expect(spawnSync('qemu-img', ['compare', 'mix.raw', 'mix2.raw'], { cwd: dir }).status).toBe(0);
   });
 
+  it('convert -B writes only what differs from the new backing file', async () => {
+    const base = new Uint8Array(2 << 20).fill(0x21);
+    writeFileSync(join(dir, 'bb.raw'), base);
+    const next = base.slice();
+    next.fill(0x22, 65536, 131072);
+    next.fill(0, 1 << 20, (1 << 20) + 65536);
+    writeFileSync(join(dir, 'bn.raw'), next);
+    expect((await img('convert', '-O', 'qcow2', '-B', 'bb.raw', '-F', 'raw', 'bn.raw', 'bd.qcow2')).code).toBe(0);
+    expect(spawnSync('qemu-img', ['compare', 'bn.raw', 'bd.qcow2'], { cwd: dir }).status).toBe(0);
+    expect(spawnSync('qemu-img', ['check', 'bd.qcow2'], { cwd: dir }).status).toBe(0);
+    const map = JSON.parse(qemu('map', '--output=json', 'bd.qcow2')) as { depth: number; length: number }[];
+    expect(map.filter((e) => e.depth === 0).reduce((n, e) => n + e.length, 0)).toBe(131072);
+  });
+
   it('measure agrees with qemu-img', async () => {
     for (const args of [['-O', 'qcow2', '--size', '1G'], ['-O', 'qcow2', '-o', 'cluster_size=4k', 'mix.raw'], ['-O', 'qcow2', 'mix.qcow2'], ['-O', 'raw', '--size', '5M']]) {
       expect(JSON.parse((await img('measure', '--output=json', ...args)).out), args.join(' ')).toEqual(JSON.parse(qemu('measure', '--output=json', ...args)));

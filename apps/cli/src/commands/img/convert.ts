@@ -6,11 +6,11 @@ import { hostPath, open, sizeArg } from './common.js';
 import { progressPrinter } from './output.js';
 
 export const CONVERT_HELP =
-  'convert [-c] [-p] [-q] [-n] [-f fmt] [-O output_fmt] [-o options] [-S sparse_size] [-U] [-W] [-m num] filename output_filename';
+  'convert [-c] [-p] [-q] [-n] [-f fmt] [-O output_fmt] [-o options] [-B backing_file [-F backing_fmt]] [-S sparse_size] [-U] [-W] [-m num] filename output_filename';
 
 /** `tsvm img convert`. */
 export async function imgConvert(args: string[], io: CliIo): Promise<number> {
-  const p = parseArgs(args, { flags: ['-c', '-p', '-q', '-n', '-U', '-W', '--force-share'], values: ['-f', '-O', '-o', '-S', '-m', '-t', '-T'] });
+  const p = parseArgs(args, { flags: ['-c', '-p', '-q', '-n', '-U', '-W', '--force-share'], values: ['-f', '-O', '-o', '-S', '-m', '-t', '-T', '-B', '-F'] });
   if (p.positional.length !== 2) throw new CliError('Usage', 'expected one input filename and the output filename');
   const [input, output] = p.positional as [string, string];
   const outFormat = last(p, '-O') ?? 'raw';
@@ -21,7 +21,10 @@ export async function imgConvert(args: string[], io: CliIo): Promise<number> {
   const src = await open(io, input, { format: last(p, '-f') });
   try {
     const skipCreate = p.flags.has('-n');
-    if (!skipCreate) await createImage(hostPath(io, output), { format: outFormat, size: src.size, options });
+    const backingFile = last(p, '-B');
+    if (!skipCreate) {
+      await createImage(hostPath(io, output), { format: outFormat, size: src.size, options, backingFile, backingFormat: last(p, '-F') });
+    }
     const dst = await open(io, output, { format: outFormat, readOnly: false });
     const progress = progressPrinter(io, p.flags.has('-p') && !p.flags.has('-q'));
     try {
@@ -29,6 +32,7 @@ export async function imgConvert(args: string[], io: CliIo): Promise<number> {
         compress: p.flags.has('-c'),
         sparseSize,
         targetIsZero: !skipCreate,
+        baseline: backingFile === undefined ? undefined : dst.backing,
         onProgress: progress,
       });
       await dst.flush();
