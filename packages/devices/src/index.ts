@@ -180,3 +180,76 @@ export {
   type ApicMessageSink,
 } from './lapic.js';
 export { IoApic, IOAPIC_PINS, IOAPIC_VERSION, RTE_MASKED, isaIrqToIoApicPin } from './ioapic.js';
+export {
+  IdeDevice,
+  IDE_BUFFER_SIZE,
+  ATA_SR_BSY,
+  ATA_SR_DRDY,
+  ATA_SR_DF,
+  ATA_SR_DSC,
+  ATA_SR_DRQ,
+  ATA_SR_ERR,
+  ATA_ER_UNC,
+  ATA_ER_IDNF,
+  ATA_ER_ABRT,
+  ATA_DEV_LBA,
+  ATA_DEV_DEV1,
+  ATA_CTL_HOB,
+  ATA_CTL_SRST,
+  ATA_CTL_NIEN,
+  type DmaPort,
+  type IdeDeviceHost,
+} from './ide-device.js';
+export {
+  IdeChannel,
+  IDE_PRIMARY,
+  IDE_SECONDARY,
+  IDE_COMMAND_BLOCK_SIZE,
+  IDE_CONTROL_BLOCK_SIZE,
+  type IdeBusMaster,
+} from './ide-controller.js';
+export { AtaDisk, ATA_MAX_MULTIPLE, defaultGeometry, type AtaDiskOptions } from './ata-disk.js';
+export { buildAtaIdentify, buildAtapiIdentify, type AtaGeometry, type AtaIdentifyInput } from './ata-identify.js';
+export {
+  AtapiCdrom,
+  CD_SECTOR,
+  ATAPI_PACKET_SIZE,
+  ATAPI_IR_COD,
+  ATAPI_IR_IO,
+  SENSE_NOT_READY,
+  SENSE_MEDIUM_ERROR,
+  SENSE_ILLEGAL_REQUEST,
+  SENSE_UNIT_ATTENTION,
+  type AtapiCdromOptions,
+} from './atapi-cdrom.js';
+export {
+  BusMasterDma,
+  busMasterPorts,
+  BM_REGISTER_SPACE,
+  BM_CMD_START,
+  BM_CMD_WRITE_TO_MEMORY,
+  BM_ST_ACTIVE,
+  BM_ST_ERROR,
+  BM_ST_INTERRUPT,
+  type DmaMemory,
+} from './bus-master-dma.js';
+export { Piix3Ide, PIIX3_IDE_DEVICE_ID, PIIX3_IDE_BMIBA_BAR } from './piix3-ide.js';
+export {
+  FwCfg,
+  encodeE820,
+  FW_CFG_IO_BASE,
+  FW_CFG_IO_SIZE,
+  FW_CFG_SIGNATURE,
+  FW_CFG_ID,
+  FW_CFG_RAM_SIZE,
+  FW_CFG_NB_CPUS,
+  FW_CFG_BOOT_DEVICE,
+  FW_CFG_FILE_DIR,
+  FW_CFG_FILE_FIRST,
+  FW_CFG_E820_TABLE,
+  E820_RAM,
+  E820_RESERVED,
+  E820_ACPI,
+  E820_NVS,
+  type E820Entry,
+} from './fw-cfg.js';
