@@ -1,3 +1,5 @@
+import { VmmError } from '../errors.js';
+
 /** Every kind of event a VM records. */
 export const EVENT_KINDS = [
   // lifecycle
@@ -84,7 +86,7 @@ export class EventLog {
     private readonly context: EventContext,
     readonly capacity = DEFAULT_EVENT_CAPACITY,
   ) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`event log capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1) throw new VmmError('InvalidArgument', `event log capacity must be a positive integer, got ${capacity}`);
     this.ring = new Array<VmEvent | undefined>(capacity).fill(undefined);
   }
 

@@ -3,7 +3,8 @@ import type { PolicyDocument } from './schema.js';
 
 type Rule = Record<string, unknown>;
 
-/** A valid document with `rules` and `extra` top-level fields, for tests. */
+/** A valid document with `rules` and `extra` top-level fields (`extra.access` merged with the rules), for tests. */
 export function policyWith(rules: Rule[], extra: Record<string, unknown> = {}): PolicyDocument {
-  return validatePolicy({ version: 1, vm: { id: 'test-vm' }, hardware: {}, access: { rules }, ...extra });
+  const access = { rules, ...(extra.access as Record<string, unknown> | undefined) };
+  return validatePolicy({ version: 1, vm: { id: 'test-vm' }, hardware: {}, ...extra, access });
 }
