@@ -125,4 +125,14 @@ describe.skipIf(!haveKernel)('the Debian i386 bzImage (guests/linux/build.sh)', 
     expect(m.memory.read8(start)).toBe(initrd[0]);
     expect(() => new Machine({ boot: { kind: 'linux', kernel, initrd }, memory: 33 << 20 })).toThrow(/too little memory for the initrd/);
   });
+
+  it("starts the kernel's 32-bit entry with the protocol's state: flat 32-bit code, ESI at boot_params", async () => {
+    const kernel = new Uint8Array(readFileSync(`${guestDir}vmlinuz`));
+    const lines: string[] = [];
+    const m = new Machine({ boot: { kind: 'linux', kernel, cmdline: 'console=ttyS0' }, memory: 64 << 20, time: 'deterministic' }, { traceInstructions: (l) => lines.push(l) });
+    expect(await m.run({ maxInstructions: 3 })).toEqual({ reason: 'budget' });
+    // startup_32: cld; cli; lea esp, [esi + BP_scratch + 4] -- its stack is inside boot_params.
+    expect(lines.map((l) => l.replace(/\s+/g, ' '))).toEqual(['0010:00100000 fc cld', '0010:00100001 fa cli', '0010:00100002 8da6e8010000 lea esp,[esi+1E8h]']);
+    expect(m.cpu.getState().esp).toBe(BOOT_PARAMS_ADDR + 0x1e8);
+  });
 });
