@@ -1,0 +1,91 @@
+import type { CpuModelName } from '@tsvm/cpu';
+import type { MachineConfig } from '../config.js';
+import { validatePolicy } from './load.js';
+import type { PolicyDocument } from './schema.js';
+
+/** Where a character device goes, as `tsvm run` parses `--serial` / `--debugcon`. */
+export type RunCharTarget = { kind: 'stdio' } | { kind: 'file'; path: string } | { kind: 'none' };
+
+/** The settings of `tsvm run`'s flags (the CLI's parsed arguments have this shape). */
+export interface RunFlags {
+  memory?: number | undefined;
+  cpu?: CpuModelName | undefined;
+  kernel?: string | undefined;
+  initrd?: string | undefined;
+  append?: string | undefined;
+  bios?: string | undefined;
+  serial?: RunCharTarget;
+  debugcon?: RunCharTarget;
+  noReboot?: boolean;
+  deterministic?: boolean;
+  traceInstructions?: boolean;
+  tracePorts?: boolean;
+  maxInstructions?: number | undefined;
+  apic?: boolean;
+  pci?: boolean;
+}
+
+/** Each `tsvm run` flag and the policy field that holds its setting. */
+export const RUN_FLAG_FIELDS: Readonly<Record<keyof RunFlags, { flag: string; field: string }>> = {
+  memory: { flag: '-m, --memory SIZE', field: 'hardware.memory' },
+  cpu: { flag: '--cpu MODEL', field: 'hardware.cpu' },
+  kernel: { flag: '--kernel FILE', field: 'hardware.boot.kernel' },
+  initrd: { flag: '--initrd FILE', field: 'hardware.boot.initrd' },
+  append: { flag: '--append TEXT', field: 'hardware.boot.append' },
+  bios: { flag: '--bios FILE', field: 'hardware.boot.bios' },
+  serial: { flag: '--serial TARGET', field: 'hardware.serial[0]' },
+  debugcon: { flag: '--debugcon TARGET', field: 'hardware.debugcon' },
+  noReboot: { flag: '--no-reboot', field: 'hardware.noReboot' },
+  deterministic: { flag: '--deterministic', field: 'hardware.time' },
+  traceInstructions: { flag: '--trace[=all|insn]', field: 'debug.traceInstructions' },
+  tracePorts: { flag: '--trace[=all|io]', field: 'debug.tracePorts' },
+  maxInstructions: { flag: '--max-instructions N', field: 'limits.budget.instructions' },
+  apic: { flag: '--apic', field: 'hardware.apic' },
+  pci: { flag: '--no-pci', field: 'hardware.pci' },
+};
+
+function target(t: RunCharTarget | undefined, fallback: string): string {
+  if (t === undefined) return fallback;
+  return t.kind === 'file' ? `file:${t.path}` : t.kind;
+}
+
+/** The policy document equivalent to a `tsvm run` command line (validated like any policy). */
+export function policyFromRunFlags(flags: RunFlags, vmId = 'vm'): PolicyDocument {
+  const boot: Record<string, string> = {};
+  for (const key of ['kernel', 'initrd', 'append', 'bios'] as const) {
+    const value = flags[key];
+    if (value !== undefined) boot[key] = value;
+  }
+  return validatePolicy({
+    version: 1,
+    vm: { id: vmId },
+    hardware: {
+      ...(flags.memory !== undefined ? { memory: flags.memory } : {}),
+      ...(flags.cpu !== undefined ? { cpu: flags.cpu } : {}),
+      apic: flags.apic ?? false,
+      pci: flags.pci ?? true,
+      serial: [target(flags.serial, 'stdio')],
+      debugcon: target(flags.debugcon, 'none'),
+      boot,
+      time: flags.deterministic === true ? 'deterministic' : 'realtime',
+      noReboot: flags.noReboot ?? false,
+    },
+    limits: { budget: flags.maxInstructions !== undefined ? { instructions: flags.maxInstructions } : {} },
+    debug: { traceInstructions: flags.traceInstructions ?? false, tracePorts: flags.tracePorts ?? false },
+  });
+}
+
+/** The machine settings a policy holds; the boot source is bytes the host reads from the policy's paths. */
+export function machineConfigOf(document: PolicyDocument, boot: MachineConfig['boot']): MachineConfig {
+  const hw = document.hardware;
+  return {
+    memory: hw.memory,
+    cpu: hw.cpu,
+    boot,
+    serialPorts: hw.serial.length,
+    pci: hw.pci,
+    apic: hw.apic,
+    time: hw.time,
+    noReboot: hw.noReboot,
+  };
+}
