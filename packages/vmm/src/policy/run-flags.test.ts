@@ -11,15 +11,15 @@ function at(doc: unknown, path: string): unknown {
 }
 
 describe('policyFromRunFlags', () => {
-  const flags: { [K in keyof RunFlags]-?: RunFlags[K] } = {
+  const flags = {
     memory: 32 << 20,
-    cpu: '486',
+    cpu: '486' as const,
     kernel: 'bzImage',
     initrd: 'initrd.img',
     append: 'console=ttyS0',
     bios: undefined,
-    serial: { kind: 'file', path: 'com1.log' },
-    debugcon: { kind: 'stdio' },
+    serial: { kind: 'file' as const, path: 'com1.log' },
+    debugcon: { kind: 'stdio' as const },
     noReboot: true,
     deterministic: true,
     traceInstructions: true,
@@ -27,10 +27,10 @@ describe('policyFromRunFlags', () => {
     maxInstructions: 5000,
     apic: false,
     pci: false,
-  };
+  } satisfies Record<keyof RunFlags, unknown>;
 
   it('puts every flag in its documented field', () => {
-    const doc = policyFromRunFlags(flags, 'cli-vm');
+    const doc = policyFromRunFlags({ ...flags, bios: undefined }, 'cli-vm');
     expect(doc.vm.id).toBe('cli-vm');
     const expected: Record<keyof RunFlags, unknown> = {
       ...flags,
