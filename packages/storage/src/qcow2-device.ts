@@ -18,6 +18,8 @@ import type { Mapping, Qcow2Metadata } from './qcow2-metadata.js';
 
 /** L2 entries changed in memory before they are written back without a flush. */
 const DIRTY_ENTRIES_LIMIT = 1 << 16;
+/** Bytes of changed L2 tables held before they are written back (random writes touch many tables). */
+const DIRTY_TABLE_BYTES_LIMIT = 32 << 20;
 /** Largest run of clusters read or written with one host I/O. */
 const MAX_RUN_BYTES = 1 << 20;
 
@@ -268,7 +270,7 @@ export class Qcow2Device implements ImageDevice {
       this.meta.setEntry(table, cluster % this.meta.l2Entries, hi, lo);
     }
     // Metadata is written back at flush, or when this many entries wait (bounds the dirty cache).
-    if (this.meta.dirtyEntries > DIRTY_ENTRIES_LIMIT) await this.meta.syncL2();
+    if (this.meta.dirtyEntries > DIRTY_ENTRIES_LIMIT || this.meta.dirtyTableBytes > DIRTY_TABLE_BYTES_LIMIT) await this.meta.syncL2();
   }
 
   /** Drop the references the old mappings held, once the tables on disk no longer point there. */

@@ -152,6 +152,7 @@ export class Qcow2Metadata {
   /** Store an entry in a cached table (written by `syncL2`). */
   setEntry(table: L2Table, index: number, hi: number, lo: number, allocBits = 0, zeroBits = 0): void {
     const at = index * this.entryBytes;
+    if (table.lo >= table.hi) this.dirtyTableBytes += this.clusterSize;
     table.view.setUint32(at, hi);
     table.view.setUint32(at + 4, lo);
     if (this.extendedL2) {
@@ -167,6 +168,8 @@ export class Qcow2Metadata {
   private readonly pendingFree: { offset: number; count: number }[] = [];
   /** L2 entries changed since the last `syncL2`. */
   dirtyEntries = 0;
+  /** Bytes of L2 tables with unwritten changes (they cannot be dropped from the cache). */
+  dirtyTableBytes = 0;
 
   /** Drop a reference after the next `syncL2` (a table on disk may still point there until then). */
   releaseLater(offset: number, count: number): void {
@@ -182,6 +185,7 @@ export class Qcow2Metadata {
     await this.refcounts.sync();
     await this.writeDirtyL2();
     this.dirtyEntries = 0;
+    this.dirtyTableBytes = 0;
     if (this.pendingFree.length > 0) {
       for (const f of this.pendingFree.splice(0)) await this.refcounts.adjust(f.offset, f.count, -1);
       await this.refcounts.sync();
