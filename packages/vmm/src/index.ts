@@ -37,3 +37,47 @@ export { parseElf32, isElf, type Elf32Image, type ElfSegment } from './boot/elf3
 export { E820_RAM, E820_RESERVED, pcMemoryMap, type E820Entry } from './boot/e820.js';
 export { BOOT_CS, BOOT_DS, flatProtectedMode } from './boot/protected-mode.js';
 export { kernelKind, MAX_BOOT_FILE, readBootFile } from './boot-files.js';
+export {
+  ACCESS_ACTIONS,
+  BOOT_DEVICES,
+  DISK_FORMATS,
+  EFFECTS,
+  EVENT_ACTIONS,
+  MAX_RULES,
+  POLICY_VERSION,
+  policySchema,
+  type AccessAction,
+  type AccessRule,
+  type Effect,
+  type EventAction,
+  type PolicyDocument,
+  type PolicyInput,
+  type RateLimitConfig,
+  type TokenBucketConfig,
+} from './policy/schema.js';
+export { parsePolicy, validatePolicy } from './policy/load.js';
+export {
+  DECIDE_ALLOW,
+  DECIDE_ALLOW_LOG,
+  DECIDE_DENY,
+  DECIDE_DENY_GP,
+  DECIDE_TRAP,
+  DECISION_NAMES,
+  type Decision,
+  type DecisionName,
+} from './policy/decision.js';
+export { CompiledPolicy, compilePolicy, type MmioClaim, type PolicyClaims } from './policy/compiled-policy.js';
+export { VmPolicy, type PolicyHooks, type VmPolicyOptions } from './policy/vm-policy.js';
+export { applyPolicyToBus, ioClaimsOf, PolicyIoBus, type PortBus } from './policy/policy-io-bus.js';
+export { RateLimiter, TokenBucket } from './policy/token-bucket.js';
+export { machineConfigOf, policyFromRunFlags, RUN_FLAG_FIELDS, type RunCharTarget, type RunFlags } from './policy/run-flags.js';
+export {
+  DEFAULT_EVENT_CAPACITY,
+  EVENT_KINDS,
+  EventLog,
+  type EventContext,
+  type EventKind,
+  type EventRequest,
+  type EventSubscriber,
+  type VmEvent,
+} from './events/event-log.js';

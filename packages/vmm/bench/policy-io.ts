@@ -1,0 +1,120 @@
+/**
+ * The cost of the policy on port I/O: the same stream of IN/OUT accesses (8, 16 and 32-bit, to the
+ * ports a PC's devices use) through a bare `IoBus` and through the same bus wrapped by a
+ * `PolicyIoBus` with a few hundred rules, interleaved in one run. Prints median million accesses per
+ * second for each and the policy/bare ratio (the goal is ≥ 0.95).
+ *
+ *   cd packages/vmm && npm run bench:policy      options: --runs N (default 15), --rules N (default 300)
+ */
+import { IoBus } from '@tsvm/devices';
+import { applyPolicyToBus, ioClaimsOf, type PolicyIoBus, validatePolicy, VmPolicy } from '../src/index.js';
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const runs = arg('--runs', 15);
+const ruleCount = arg('--rules', 300);
+const ACCESSES = 4_000_000;
+
+/** Devices at the PC's usual ports, each a small register file. */
+const DEVICES: [string, number, number][] = [
+  ['pic1', 0x20, 2], ['pit', 0x40, 4], ['kbd', 0x60, 1], ['port61', 0x61, 1], ['kbd-cmd', 0x64, 1],
+  ['rtc', 0x70, 2], ['post', 0x80, 1], ['port92', 0x92, 1], ['pic2', 0xa0, 2], ['ide0', 0x1f0, 8],
+  ['com2', 0x2f8, 8], ['vga', 0x3c0, 32], ['com1', 0x3f8, 8], ['pci', 0xcf8, 8],
+];
+
+function makeBus(): IoBus {
+  const bus = new IoBus();
+  for (const [name, base, length] of DEVICES) {
+    const regs = new Uint8Array(length);
+    bus.register(name, base, length, { read8: (o) => regs[o], write8: (o, v) => (regs[o] = v) });
+  }
+  return bus;
+}
+
+/** Rules: allows over the devices' ports, plus logs, traps and denies on ports the stream never touches. */
+function makePolicy(bus: IoBus): VmPolicy {
+  const rules: unknown[] = DEVICES.map(([name, base, length]) => ({ id: `allow-${name}`, actions: ['io.read', 'io.write'], resource: { ports: [base, base + length - 1] }, effect: 'allow' }));
+  const effects = ['deny', 'allow-and-log', 'trap'];
+  for (let i = rules.length; i < ruleCount; i++) {
+    const port = 0x1000 + i * 16;
+    rules.push({ id: `r${i}`, actions: i % 2 === 0 ? ['io.write'] : ['io.read', 'io.write'], resource: { ports: [port, port + 7] }, effect: effects[i % 3] });
+  }
+  const document = validatePolicy({ version: 1, vm: { id: 'bench' }, hardware: {}, access: { rules } });
+  return new VmPolicy(document, { claims: { ioClaimed: ioClaimsOf(bus) } });
+}
+
+/**
+ * The access stream: every port the devices claim, read with the widest access that stays inside
+ * its device (so the two buses must answer alike), with one write in eight.
+ */
+const STREAM_PORT: number[] = [];
+const STREAM_WIDTH: number[] = [];
+for (const [, base, length] of DEVICES) {
+  for (let o = 0; o < length; o++) {
+    STREAM_PORT.push(base + o);
+    STREAM_WIDTH.push(o % 4 === 0 && o + 4 <= length ? 4 : o % 2 === 0 && o + 2 <= length ? 2 : 1);
+  }
+}
+const PORTS = Uint16Array.from(STREAM_PORT);
+const WIDTHS = Uint8Array.from(STREAM_WIDTH);
+
+// Two copies of the driver so each call site sees one bus class.
+function driveBare(bus: IoBus, n: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const k = i % PORTS.length;
+    const port = PORTS[k];
+    const width = WIDTHS[k];
+    if ((i & 7) === 0) bus.write8(port, i);
+    else if (width === 4) sum += bus.read32(port);
+    else if (width === 2) sum += bus.read16(port);
+    else sum += bus.read8(port);
+  }
+  return sum;
+}
+
+function drivePolicy(bus: PolicyIoBus, n: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const k = i % PORTS.length;
+    const port = PORTS[k];
+    const width = WIDTHS[k];
+    if ((i & 7) === 0) bus.write8(port, i);
+    else if (width === 4) sum += bus.read32(port);
+    else if (width === 2) sum += bus.read16(port);
+    else sum += bus.read8(port);
+  }
+  return sum;
+}
+
+const bareBus = makeBus();
+const policyBase = makeBus();
+const policy = makePolicy(policyBase);
+const policyBus = applyPolicyToBus(policyBase, policy);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const bareRates: number[] = [];
+const policyRates: number[] = [];
+let check = 0;
+for (let r = 0; r < runs + 2; r++) {
+  let t = performance.now();
+  check += driveBare(bareBus, ACCESSES);
+  const bareMs = performance.now() - t;
+  t = performance.now();
+  check -= drivePolicy(policyBus, ACCESSES);
+  const policyMs = performance.now() - t;
+  if (r < 2) continue; // warm-up
+  bareRates.push(ACCESSES / bareMs / 1000);
+  policyRates.push(ACCESSES / policyMs / 1000);
+}
+if (check !== 0) throw new Error('the two buses answered differently');
+const denials = policy.events.total - 1;
+if (denials !== 0) throw new Error(`the stream should be allowed everywhere, ${denials} events were recorded`);
+const bare = median(bareRates);
+const withPolicy = median(policyRates);
+console.log(`port I/O, ${ACCESSES.toLocaleString('en')} accesses x ${runs} runs, ${policy.current.ruleIds.length - 2} rules`);
+console.log(`  bare IoBus      ${bare.toFixed(1)} M accesses/s`);
+console.log(`  PolicyIoBus     ${withPolicy.toFixed(1)} M accesses/s`);
+console.log(`  policy / bare   ${(withPolicy / bare).toFixed(3)}  (goal >= 0.95)`);
