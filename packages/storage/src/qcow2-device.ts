@@ -254,6 +254,9 @@ export class Qcow2Device implements ImageDevice {
     const cs = this.clusterSize;
     const guestStart = first * cs;
     await this.beforeMetadataChange();
+    // L2 tables first, so the data clusters that follow lie contiguous in the file (as qemu lays them out).
+    const l2 = this.meta.l2Entries;
+    for (let i = Math.floor(first / l2); i <= Math.floor((first + count - 1) / l2); i++) await this.meta.l2ForWrite(i);
     const host = this.meta.externalData ? guestStart : await this.meta.refcounts.allocate(count);
     await this.meta.data.write(host, guestStart + count * cs > this.size && this.meta.externalData ? buf.subarray(0, this.size - guestStart) : buf);
     await this.setMappings(first, count, (i) => encodeStandard(host + i * cs, true, false));

@@ -130,7 +130,10 @@ describe.skipIf(!HAVE_QEMU)('tsvm img against qemu-img', { timeout: 60_000 }, ()
     writeFileSync(join(dir, 'mix.raw'), new Uint8Array(3 << 20).map((_, i) => (i < 1 << 20 ? (i * 7) & 0xff : i < 2 << 20 ? 0 : 0x33)));
     for (const extra of [[], ['-c'], ['-o', 'compat=0.10,cluster_size=512']]) {
       expect((await img('convert', '-O', 'qcow2', ...extra, 'mix.raw', 'mix.qcow2')).code).toBe(0);
-      expect(spawnSync('qemu-img', ['check', 'mix.qcow2'], { cwd: dir }).status).toBe(0);
+      const check = spawnSync('qemu-img', ['check', 'mix.qcow2'], { cwd: dir, encoding: 'utf8' });
+      expect(check.status).toBe(0);
+      // L2 tables are placed before the data they map, so a sequential copy is not fragmented.
+      if (extra.length === 0) expect(check.stdout).toContain('0.00% fragmented');
       expect(spawnSync('qemu-img', ['compare', 'mix.raw', 'mix.qcow2'], { cwd: dir }).status).toBe(0);
     }
     expect((await img('convert', '-p', '-O', 'raw', 'mix.qcow2', 'mix2.raw')).out).toContain('(100.00/100%)');
