@@ -116,16 +116,27 @@ export function textCursor(vga: Vga): { row: number; column: number } | undefine
  * Turns the VGA's current mode into an RGBA frame (`width * height * 4` bytes): text modes with the
  * font the firmware loaded into plane 2 (9-dot cells with line-graphics replication, blink as
  * background intensity off, the cursor), 16-color planar graphics and 256-color chain-4 graphics,
- * all through the attribute palette and the DAC. The frame buffer is reused while the size stays.
+ * all through the attribute palette and the DAC; with a Bochs VBE mode on, its linear frame. The
+ * frame buffer is reused while the size stays.
  */
 export class VgaRenderer {
   private frame = new Uint8Array(0);
   private readonly colors = new Uint32Array(256);
 
-  constructor(private readonly vga: Vga) {}
+  constructor(
+    private readonly vga: Vga,
+    private readonly vbe?: { readonly mode: { width: number; height: number } | undefined; renderInto(rgba: Uint8Array): void },
+  ) {}
 
   render(): { width: number; height: number; rgba: Uint8Array } {
     const vga = this.vga;
+    const vbeMode = this.vbe?.mode;
+    if (this.vbe !== undefined && vbeMode !== undefined) {
+      const bytes = vbeMode.width * vbeMode.height * 4;
+      if (this.frame.length !== bytes) this.frame = new Uint8Array(bytes);
+      this.vbe.renderInto(this.frame);
+      return { width: vbeMode.width, height: vbeMode.height, rgba: this.frame };
+    }
     const g = vgaGeometry(vga);
     const size = g.width * g.height * 4;
     if (this.frame.length !== size) this.frame = new Uint8Array(size);
