@@ -70,6 +70,24 @@ describe('CompiledPolicy ports', () => {
     expect(c.decideIo(0x6e, 4, false)).toBe(DECIDE_DENY);
     expect(c.decideIo(0xfffe, 4, false)).toBe(DECIDE_TRAP);
   });
+
+  it('the 16/32-bit tables hold the strictest decision of the ports each access spans', () => {
+    const c = compilePolicy(
+      policyWith([
+        { actions: ['io.read'], resource: { ports: [0x71, 0x72] }, effect: 'deny' },
+        { actions: ['io.write'], resource: { ports: [0xffff, 0xffff] }, effect: 'trap' },
+        { actions: ['io.read', 'io.write'], resource: { ports: [0x3f8, 0x3ff] }, effect: 'allow-and-log' },
+      ]),
+      1,
+      claimedLow,
+    );
+    for (let p = 0; p < 0x10000; p++) {
+      if (c.ioRead16[p] !== c.decideIo(p, 2, false) || c.ioRead32[p] !== c.decideIo(p, 4, false)) throw new Error(`read table at ${p}`);
+      if (c.ioWrite16[p] !== c.decideIo(p, 2, true) || c.ioWrite32[p] !== c.decideIo(p, 4, true)) throw new Error(`write table at ${p}`);
+    }
+    expect(c.ioRead32[0x6f]).toBe(DECIDE_DENY);
+    expect(c.ioWrite32[0xfffd]).toBe(DECIDE_TRAP);
+  });
 });
 
 describe('CompiledPolicy MMIO, devices and settings', () => {

@@ -48,6 +48,11 @@ export class CompiledPolicy {
   /** Decision per port for IN / OUT. */
   readonly ioRead = new Uint8Array(IO_PORT_COUNT);
   readonly ioWrite = new Uint8Array(IO_PORT_COUNT);
+  /** The strictest decision over `port..port+1` and `port..port+3`: one load for a 16/32-bit access. */
+  readonly ioRead16 = new Uint8Array(IO_PORT_COUNT);
+  readonly ioRead32 = new Uint8Array(IO_PORT_COUNT);
+  readonly ioWrite16 = new Uint8Array(IO_PORT_COUNT);
+  readonly ioWrite32 = new Uint8Array(IO_PORT_COUNT);
   /** Index (into `ruleIds`) of the rule that decided each port. */
   readonly ioReadRule = new Uint16Array(IO_PORT_COUNT);
   readonly ioWriteRule = new Uint16Array(IO_PORT_COUNT);
@@ -66,6 +71,10 @@ export class CompiledPolicy {
     this.ruleIds = ['(claimed)', '(unclaimed)', ...rules.map((r, i) => r.id ?? `rules[${i}]`)];
     const unclaimed = document.access.unclaimed === 'allow' ? DECIDE_ALLOW : DECIDE_DENY;
     this.compilePorts(claims.ioClaimed, unclaimed);
+    widen(this.ioRead, this.ioRead16, 2);
+    widen(this.ioRead, this.ioRead32, 4);
+    widen(this.ioWrite, this.ioWrite16, 2);
+    widen(this.ioWrite, this.ioWrite32, 4);
     this.mmio = this.compileMmio(claims.mmio ?? [], unclaimed);
     rules.forEach((rule, i) => {
       const decision = decisionOf(rule.effect, rule.gp);
@@ -196,6 +205,15 @@ export class CompiledPolicy {
       if (covers && (best.rule === RULE_CLAIMED || s.decision > best.decision)) best = s;
     }
     return best;
+  }
+}
+
+/** `wide[p]` = the strictest of `narrow[p .. p + span - 1]`, wrapping at 0xFFFF. */
+function widen(narrow: Uint8Array, wide: Uint8Array, span: number): void {
+  for (let p = 0; p < IO_PORT_COUNT; p++) {
+    let d = narrow[p];
+    for (let i = 1; i < span; i++) d = Math.max(d, narrow[(p + i) & 0xffff]);
+    wide[p] = d;
   }
 }
 

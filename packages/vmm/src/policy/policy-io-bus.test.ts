@@ -111,4 +111,11 @@ describe('PolicyIoBus', () => {
     expect(s.io.read8(0x80)).toBe(0xff);
     expect(s.policy.events.events().at(-1)).toMatchObject({ kind: 'denied', policyRevision: 2 });
   });
+
+  it('a detached bus keeps the tables it had', () => {
+    const s = setup([]);
+    s.io.detach();
+    s.policy.update(policyWith([{ actions: ['io.read'], resource: { ports: [0x80, 0x80] }, effect: 'deny' }]));
+    expect(s.io.read8(0x80)).toBe(0x12);
+  });
 });

@@ -1,19 +1,43 @@
 import type { IoBus } from '@tsvm/devices';
+import type { CompiledPolicy } from './compiled-policy.js';
 import type { VmPolicy } from './vm-policy.js';
 
 /** The port-access surface of an `IoBus`, which `PolicyIoBus` also offers. */
 export type PortBus = Pick<IoBus, 'read8' | 'read16' | 'read32' | 'write8' | 'write16' | 'write32' | 'ownerOf'>;
 
 /**
- * An `IoBus` seen through a policy. An allowed access costs one or two typed-array loads more than
- * the bare bus; anything else goes to `VmPolicy.ioAccess`, which records it and says whether to do
- * it. Accesses not done read all-ones and drop writes, as an unclaimed port does.
+ * An `IoBus` seen through a policy. An allowed access costs one typed-array load more than the bare
+ * bus (the compiled tables hold the strictest decision over a 16/32-bit access's ports); anything
+ * else goes to `VmPolicy.ioAccess`, which records it and says whether to do it. Accesses not done
+ * read all-ones and drop writes, as an unclaimed port does. The tables are swapped when the policy
+ * changes.
  */
 export class PolicyIoBus implements PortBus {
+  private r8!: Uint8Array;
+  private r16!: Uint8Array;
+  private r32!: Uint8Array;
+  private w8!: Uint8Array;
+  private w16!: Uint8Array;
+  private w32!: Uint8Array;
+  /** Stops following the policy's changes (the bus keeps the tables it has). */
+  readonly detach: () => void;
+
   constructor(
     private readonly bus: PortBus,
     private readonly policy: VmPolicy,
-  ) {}
+  ) {
+    this.use(policy.current);
+    this.detach = policy.onSwap((compiled) => this.use(compiled));
+  }
+
+  private use(c: CompiledPolicy): void {
+    this.r8 = c.ioRead;
+    this.r16 = c.ioRead16;
+    this.r32 = c.ioRead32;
+    this.w8 = c.ioWrite;
+    this.w16 = c.ioWrite16;
+    this.w32 = c.ioWrite32;
+  }
 
   ownerOf(port: number): string | undefined {
     return this.bus.ownerOf(port);
@@ -21,43 +45,35 @@ export class PolicyIoBus implements PortBus {
 
   read8(port: number): number {
     port &= 0xffff;
-    if (this.policy.ioRead[port] === 0 || this.policy.ioAccess(port, 1, false, 0)) return this.bus.read8(port);
+    if (this.r8[port] === 0 || this.policy.ioAccess(port, 1, false, 0)) return this.bus.read8(port);
     return 0xff;
   }
 
   read16(port: number): number {
     port &= 0xffff;
-    const t = this.policy.ioRead;
-    if ((t[port] | t[(port + 1) & 0xffff]) === 0 || this.policy.ioAccess(port, 2, false, 0)) return this.bus.read16(port);
+    if (this.r16[port] === 0 || this.policy.ioAccess(port, 2, false, 0)) return this.bus.read16(port);
     return 0xffff;
   }
 
   read32(port: number): number {
     port &= 0xffff;
-    const t = this.policy.ioRead;
-    if ((t[port] | t[(port + 1) & 0xffff] | t[(port + 2) & 0xffff] | t[(port + 3) & 0xffff]) === 0 || this.policy.ioAccess(port, 4, false, 0)) {
-      return this.bus.read32(port);
-    }
+    if (this.r32[port] === 0 || this.policy.ioAccess(port, 4, false, 0)) return this.bus.read32(port);
     return 0xffff_ffff;
   }
 
   write8(port: number, value: number): void {
     port &= 0xffff;
-    if (this.policy.ioWrite[port] === 0 || this.policy.ioAccess(port, 1, true, value & 0xff)) this.bus.write8(port, value);
+    if (this.w8[port] === 0 || this.policy.ioAccess(port, 1, true, value & 0xff)) this.bus.write8(port, value);
   }
 
   write16(port: number, value: number): void {
     port &= 0xffff;
-    const t = this.policy.ioWrite;
-    if ((t[port] | t[(port + 1) & 0xffff]) === 0 || this.policy.ioAccess(port, 2, true, value & 0xffff)) this.bus.write16(port, value);
+    if (this.w16[port] === 0 || this.policy.ioAccess(port, 2, true, value & 0xffff)) this.bus.write16(port, value);
   }
 
   write32(port: number, value: number): void {
     port &= 0xffff;
-    const t = this.policy.ioWrite;
-    if ((t[port] | t[(port + 1) & 0xffff] | t[(port + 2) & 0xffff] | t[(port + 3) & 0xffff]) === 0 || this.policy.ioAccess(port, 4, true, value >>> 0)) {
-      this.bus.write32(port, value);
-    }
+    if (this.w32[port] === 0 || this.policy.ioAccess(port, 4, true, value >>> 0)) this.bus.write32(port, value);
   }
 }
 

@@ -57,6 +57,7 @@ export class VmPolicy {
   private readonly claims: PolicyClaims;
   private readonly hooks: PolicyHooks;
   private readonly virtualTime: () => number;
+  private readonly swapListeners = new Set<(compiled: CompiledPolicy) => void>();
 
   constructor(document: PolicyDocument, options: VmPolicyOptions = {}) {
     this.claims = options.claims ?? {};
@@ -78,6 +79,12 @@ export class VmPolicy {
       options.capacity,
     );
     this.events.record('created', { action: 'create', resource: 'vm' }, 'applied');
+  }
+
+  /** Calls `listener` with the new tables each time a change is applied (buses that cache them); returns the unsubscribe. */
+  onSwap(listener: (compiled: CompiledPolicy) => void): () => void {
+    this.swapListeners.add(listener);
+    return () => this.swapListeners.delete(listener);
   }
 
   get current(): CompiledPolicy {
@@ -208,6 +215,7 @@ export class VmPolicy {
     this.ioRead = compiled.ioRead;
     this.ioWrite = compiled.ioWrite;
     this.compilePanics();
+    for (const listener of this.swapListeners) listener(compiled);
     const now = this.virtualTime();
     if (JSON.stringify(old.document.limits.disk) !== JSON.stringify(next.limits.disk)) this.disk = limiter(next.limits.disk, now);
     if (JSON.stringify(old.document.limits.network) !== JSON.stringify(next.limits.network)) this.network = limiter(next.limits.network, now);
