@@ -85,6 +85,19 @@ describe('Vga', () => {
     expect(px(8, 3)).toEqual([0xaa, 0, 0, 255]); // 9th column: background for a letter
   });
 
+  it('renders the built-in font loaded without a BIOS', () => {
+    const { vga, bus, mem } = setup();
+    setMode(bus, MODE3);
+    vga.loadFont();
+    mem.write16(0xb8000, 0x0741); // 'A', grey on black
+    bus.write8(0x3c8, 7); bus.write8(0x3c9, 0x2a); bus.write8(0x3c9, 0x2a); bus.write8(0x3c9, 0x2a);
+    const { width, rgba } = new VgaRenderer(vga).render();
+    // Row 2 of 'A' in a VGA font is 0x10: one lit pixel at x = 3.
+    const lit = [0, 1, 2, 3, 4, 5, 6, 7].map((x) => rgba[(2 * width + x) * 4]);
+    expect(lit).toEqual([0, 0, 0, 0xaa, 0, 0, 0, 0]);
+    expect(() => vga.loadFont(new Uint8Array(10))).toThrow(DeviceError);
+  });
+
   it('runs mode 13h: chain-4 bytes are pixels through the DAC', () => {
     const { vga, bus, mem } = setup();
     setMode(bus, MODE13);

@@ -3,6 +3,7 @@ import { MMIO_SIZE_8 } from '@tsvm/mmu';
 import type { Device, DeviceState } from './device.js';
 import { StateReader } from './device.js';
 import { DeviceError } from './errors.js';
+import { VGA_FONT_8X16 } from './generated/vga-font.js';
 import type { IoHandler } from './io-bus.js';
 
 // Register references: IBM VGA Technical Reference; FreeVGA "VGA/SVGA Video Programming" register pages.
@@ -349,6 +350,20 @@ export class Vga implements Device, IoHandler {
         default:
       }
       this.vram[base + p] = (data & mask) | (l & ~mask & 0xff);
+    }
+  }
+
+  /**
+   * Put an 8x16 font into plane 2 as character map `map` (32-byte cells), as a VGA BIOS does when
+   * it sets a text mode; for machines that run without one. Defaults to the built-in CP437 font.
+   */
+  loadFont(font: Uint8Array = VGA_FONT_8X16, map = 0): void {
+    if (font.length !== 256 * 16 || !Number.isInteger(map) || map < 0 || map > 7) {
+      throw new DeviceError('InvalidArgument', `${this.name}: a font is 4096 bytes (256 x 16) and a character map 0-7`);
+    }
+    const base = [0x0000, 0x4000, 0x8000, 0xc000, 0x2000, 0x6000, 0xa000, 0xe000][map];
+    for (let c = 0; c < 256; c++) {
+      for (let row = 0; row < 32; row++) this.vram[((base + c * 32 + row) << 2) | 2] = row < 16 ? font[c * 16 + row] : 0;
     }
   }
 
