@@ -79,7 +79,7 @@ describe('CompiledPolicy ports', () => {
         { actions: ['io.read', 'io.write'], resource: { ports: [0x3f8, 0x3ff] }, effect: 'allow-and-log' },
       ]),
       1,
-      claimedLow,
+      { ioClaimed: () => true },
     );
     for (let p = 0; p < 0x10000; p++) {
       if (c.ioRead16[p] !== c.decideIo(p, 2, false) || c.ioRead32[p] !== c.decideIo(p, 4, false)) throw new Error(`read table at ${p}`);
