@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BochsVbe,
   StdVgaPci,
+  VBE_8BIT_DAC,
   VBE_ENABLED,
   VBE_GETCAPS,
   VBE_INDEX_BANK,
@@ -91,7 +92,15 @@ describe('BochsVbe', () => {
     vga.dac.set([0x3f, 0, 0x3f], 9 * 3);
     mem.write8(LFB + 1, 9);
     expect(Array.from(new VgaRenderer(vga, vbe).render().rgba.subarray(4, 8))).toEqual([255, 0, 255, 255]);
+    // With the 8-bit DAC option, port 0x3C9 takes full 8-bit components.
     reg(VBE_INDEX_ENABLE, 0);
+    reg(VBE_INDEX_ENABLE, VBE_ENABLED | VBE_8BIT_DAC);
+    expect(vga.dac8).toBe(true);
+    mem.write8(LFB + 1, 9);
+    vga.write8(0x18, 9); vga.write8(0x19, 0x80); vga.write8(0x19, 0x40); vga.write8(0x19, 0xff);
+    expect(Array.from(new VgaRenderer(vga, vbe).render().rgba.subarray(4, 8))).toEqual([0x80, 0x40, 0xff, 255]);
+    reg(VBE_INDEX_ENABLE, 0);
+    expect(vga.dac8).toBe(false);
     reg(VBE_INDEX_XRES, 4000); reg(VBE_INDEX_BPP, 7);
     reg(VBE_INDEX_ENABLE, VBE_ENABLED);
     expect(vbe.enabled).toBe(false);

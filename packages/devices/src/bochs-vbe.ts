@@ -81,6 +81,7 @@ export class BochsVbe implements Device, IoHandler {
     this.regs[VBE_INDEX_ID] = VBE_ID5;
     this.regs[VBE_INDEX_VIDEO_MEMORY_64K] = this.vga.vram.length / BANK_SIZE;
     this.vga.vbeWindow = undefined;
+    this.vga.dac8 = false;
   }
 
   read16(offset: number): number {
@@ -148,6 +149,7 @@ export class BochsVbe implements Device, IoHandler {
     }
     this.regs[VBE_INDEX_ENABLE] = value & (VBE_ENABLED | VBE_GETCAPS | VBE_8BIT_DAC | VBE_LFB_ENABLED | VBE_NOCLEARMEM);
     this.vga.vbeWindow = this.enabled ? (o) => this.bankOffset(o) : undefined;
+    this.vga.dac8 = (this.regs[VBE_INDEX_ENABLE] & VBE_8BIT_DAC) !== 0;
   }
 
   private bankOffset(offset: number): number {
@@ -180,7 +182,6 @@ export class BochsVbe implements Device, IoHandler {
     const bytes = this.bytesPerPixel();
     const pitch = bpp === 4 ? this.regs[VBE_INDEX_VIRT_WIDTH] >>> 1 : this.regs[VBE_INDEX_VIRT_WIDTH] * bytes;
     const start = this.regs[VBE_INDEX_Y_OFFSET] * pitch + (bpp === 4 ? this.regs[VBE_INDEX_X_OFFSET] >>> 1 : this.regs[VBE_INDEX_X_OFFSET] * bytes);
-    const dac8 = (this.regs[VBE_INDEX_ENABLE] & VBE_8BIT_DAC) !== 0;
     for (let y = 0; y < mode.height; y++) {
       let s = start + y * pitch;
       let d = y * mode.width * 4;
@@ -189,7 +190,7 @@ export class BochsVbe implements Device, IoHandler {
         if (s + bytes <= vram.length) {
           if (bpp === 8 || bpp === 4) {
             const index = bpp === 8 ? vram[s] : (vram[s] >>> ((x & 1) === 0 ? 4 : 0)) & 0x0f;
-            const rgb = this.vga.dacColor(index, dac8);
+            const rgb = this.vga.dacColor(index);
             r = rgb >>> 16; g = (rgb >>> 8) & 0xff; b = rgb & 0xff;
           } else if (bpp === 15 || bpp === 16) {
             const v = vram[s] | (vram[s + 1] << 8);

@@ -110,6 +110,8 @@ export class Vga implements Device, IoHandler {
   /** DAC: 256 entries of 6-bit R, G, B. */
   readonly dac = new Uint8Array(768);
   dacMask = 0xff;
+  /** DAC components are 8 bits wide (set by a VBE mode with the 8-bit DAC option), else 6. */
+  dac8 = false;
   private seqIndex = 0;
   private gcIndex = 0;
   private crtcIndex = 0;
@@ -150,6 +152,7 @@ export class Vga implements Device, IoHandler {
     this.gc[GC_BIT_MASK] = 0xff;
     this.seq[SEQ_MAP_MASK] = 0x0f;
     this.dacMask = 0xff;
+    this.dac8 = false;
     this.seqIndex = this.gcIndex = this.crtcIndex = this.attrIndex = 0;
     this.attrFlipFlop = false;
     this.dacReadIndex = this.dacWriteIndex = this.dacComponent = this.dacState = 0;
@@ -215,7 +218,7 @@ export class Vga implements Device, IoHandler {
       case P_DAC_READ_INDEX: this.dacReadIndex = value; this.dacComponent = 0; this.dacState = 3; return;
       case P_DAC_WRITE_INDEX: this.dacWriteIndex = value; this.dacComponent = 0; this.dacState = 0; return;
       case P_DAC_DATA:
-        this.dac[this.dacWriteIndex * 3 + this.dacComponent] = value & 0x3f;
+        this.dac[this.dacWriteIndex * 3 + this.dacComponent] = this.dac8 ? value : value & 0x3f;
         if (++this.dacComponent === 3) { this.dacComponent = 0; this.dacWriteIndex = (this.dacWriteIndex + 1) & 0xff; }
         return;
       case P_GC_INDEX: this.gcIndex = value & 0x0f; return;
@@ -384,7 +387,7 @@ export class Vga implements Device, IoHandler {
   }
 
   /** The DAC entry `i` as 8-bit RGB packed 0x00RRGGBB. */
-  dacColor(i: number, eightBit = false): number {
+  dacColor(i: number, eightBit = this.dac8): number {
     const r = this.dac[i * 3];
     const g = this.dac[i * 3 + 1];
     const b = this.dac[i * 3 + 2];
@@ -403,6 +406,7 @@ export class Vga implements Device, IoHandler {
       attr: this.attr.slice(),
       dac: this.dac.slice(),
       dacMask: this.dacMask,
+      dac8: this.dac8,
       indexes: new Uint8Array([this.seqIndex, this.gcIndex, this.crtcIndex, this.attrIndex, this.attrFlipFlop ? 1 : 0,
         this.dacReadIndex, this.dacWriteIndex, this.dacComponent, this.dacState]),
       latch: this.latch.slice(),
@@ -419,16 +423,18 @@ export class Vga implements Device, IoHandler {
     const attr = r.bytes('attr', 32);
     const dac = r.bytes('dac', 768);
     const dacMask = r.int('dacMask', 0, 0xff);
+    const dac8 = r.bool('dac8');
     const idx = r.bytes('indexes', 9);
     const latch = r.bytes('latch', 4);
     const vram = r.bytes('vram', this.vram.length);
-    if (dac.some((v) => v > 0x3f)) r.fail('dac', 'holds a component above 63');
+    if (!dac8 && dac.some((v) => v > 0x3f)) r.fail('dac', 'holds a component above 63');
     if (idx[0] > 7 || idx[1] > 15 || idx[2] > 31 || idx[3] > 0x3f || idx[4] > 1 || idx[7] > 2 || (idx[8] !== 0 && idx[8] !== 3)) {
       r.fail('indexes', 'holds an index outside its register file');
     }
     this.misc = misc;
     this.seq.set(seq); this.gc.set(gc); this.crtc.set(crtc); this.attr.set(attr); this.dac.set(dac);
     this.dacMask = dacMask;
+    this.dac8 = dac8;
     [this.seqIndex, this.gcIndex, this.crtcIndex, this.attrIndex] = idx;
     this.attrFlipFlop = idx[4] === 1;
     [, , , , , this.dacReadIndex, this.dacWriteIndex, this.dacComponent, this.dacState] = idx;
