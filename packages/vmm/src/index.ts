@@ -70,6 +70,7 @@ export { CompiledPolicy, compilePolicy, type MmioClaim, type PolicyClaims } from
 export { VmPolicy, type PolicyHooks, type VmPolicyOptions } from './policy/vm-policy.js';
 export { applyPolicyToBus, ioClaimsOf, PolicyIoBus, type PortBus } from './policy/policy-io-bus.js';
 export { RateLimiter, TokenBucket } from './policy/token-bucket.js';
+export { CpuLimiter } from './policy/cpu-limiter.js';
 export { machineConfigOf, policyFromRunFlags, RUN_FLAG_FIELDS, type RunCharTarget, type RunFlags } from './policy/run-flags.js';
 export {
   DEFAULT_EVENT_CAPACITY,

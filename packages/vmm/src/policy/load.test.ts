@@ -77,6 +77,11 @@ describe('validatePolicy', () => {
     expect(e.message).toContain("policy 'events.panicPatterns[0].pattern': is not a valid regular expression");
   });
 
+  it('refuses a memory size above the hard cap', () => {
+    const e = errorOf(() => validatePolicy({ ...MINIMAL, hardware: { memory: '128M' }, limits: { memory: { hardCap: '64M' } } }));
+    expect(e.message).toContain("policy 'limits.memory.hardCap': 67108864 bytes is below hardware.memory (134217728 bytes)");
+  });
+
   it('refuses a non-object document', () => {
     expect(errorOf(() => validatePolicy('hello')).message).toMatch(/^policy '\(root\)'/);
   });

@@ -216,7 +216,13 @@ export const policySchema = z.strictObject({
   access: accessSchema,
   events: eventsSchema,
   debug: debugSchema,
-});
+})
+  .superRefine((doc, ctx) => {
+    const cap = doc.limits.memory?.hardCap;
+    if (cap !== undefined && doc.hardware.memory > cap) {
+      ctx.addIssue({ code: 'custom', path: ['limits', 'memory', 'hardCap'], message: `${cap} bytes is below hardware.memory (${doc.hardware.memory} bytes)` });
+    }
+  });
 
 /** A validated policy document with every default filled in. */
 export type PolicyDocument = z.output<typeof policySchema>;

@@ -44,6 +44,14 @@ describe('TokenBucket', () => {
     expect(b.consume(350, 251 * MS)).toBe(true); // not in debt: the next over-sized one passes again
   });
 
+  it('charge takes tokens unconditionally, burst first, into debt', () => {
+    const b = new TokenBucket({ size: 10, oneTimeBurst: 3, refillTime: 10 });
+    b.charge(20, 0);
+    expect(b.available(0)).toBe(-7);
+    expect(b.consume(1, 0)).toBe(false);
+    expect(b.consume(1, 8 * MS)).toBe(true);
+  });
+
   it('a refused request leaves the bucket as it was', () => {
     const b = new TokenBucket({ size: 100, oneTimeBurst: 5, refillTime: 100 });
     b.consume(95, 0);

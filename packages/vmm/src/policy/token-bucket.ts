@@ -48,6 +48,17 @@ export class TokenBucket {
     return false;
   }
 
+  /**
+   * Takes `tokens` at `now` whether or not they are there (for work already done, such as CPU time
+   * spent): the one-time burst first, then the budget, which may go into debt.
+   */
+  charge(tokens: number, now: number): void {
+    this.refill(now);
+    const fromBurst = Math.min(this.burst, tokens);
+    this.burst -= fromBurst;
+    this.budget -= tokens - fromBurst;
+  }
+
   /** Virtual ns from `now` until `tokens` could pass (0 if they can now). */
   waitTime(tokens: number, now: number): number {
     this.refill(now);
