@@ -297,3 +297,16 @@ export {
   STDVGA_VENDOR_ID,
   STDVGA_DEVICE_ID,
 } from './bochs-vbe.js';
+export { Dma8237, DMA_MODE_WRITE, DMA_MODE_READ, DMA_MODE_AUTOINIT, DMA_MODE_DECREMENT } from './dma8237.js';
+export {
+  FloppyController,
+  FDC_IO_BASE,
+  FDC_IO_SIZE,
+  FDC_DIR_PORT,
+  FLOPPY_DMA_CHANNEL,
+  DOR_NRESET,
+  DOR_DMA_IRQ,
+  MSR_RQM,
+  MSR_DIO,
+  MSR_CB,
+} from './floppy.js';
