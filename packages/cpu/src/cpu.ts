@@ -2,6 +2,9 @@ import { NO_INTERRUPTS, NO_IO, type InterruptSource, type IoPorts, type Physical
 import { CpuError } from './errors.js';
 import { AC, IF, NT, RF, TF, readFlags } from './flags.js';
 import { cpuModel, type CpuModel, type CpuModelName } from './models.js';
+import { CR0_PG, Mmu, PhysicalMemory as MmuPhysicalMemory } from '@tsvm/mmu';
+import { PagedMemory, raisePageFault, syncPagingContext } from './paging.js';
+import { loadDataSegProtected } from './segment-load.js';
 
 /** Segment registers in encoding order. */
 export const ES = 0;
@@ -61,7 +64,17 @@ export interface CpuOptions {
  */
 export class CpuCore {
   readonly model: CpuModel;
+  /** What data accesses go to: physical memory, or the paged view while CR0.PG is set. */
   mem: PhysicalMemory;
+  /** The machine's physical memory (instruction bytes are read from it after translation). */
+  readonly physMem: PhysicalMemory;
+  /** Paging, when the memory is `@tsvm/mmu`'s PhysicalMemory (anything else cannot page). */
+  readonly mmu: Mmu | null;
+  readonly paged: PagedMemory | null;
+  /** True while CR0.PG is in effect: `mem` is `paged` and addresses are linear. */
+  paging = false;
+  /** Applied to addresses before `mem`: the A20 mask without paging, all ones with it (the Mmu applies A20). */
+  addrMask = -1;
   io: IoPorts;
   interrupts: InterruptSource;
 
@@ -99,7 +112,16 @@ export class CpuCore {
   idtrBase = 0;
   idtrLimit = 0x3ff;
   ldtr = 0;
+  /** LDTR's hidden cache (loaded by LLDT). */
+  ldtrBase = 0;
+  ldtrLimit = 0;
   tr = 0;
+  /** Current privilege level: CS.RPL in protected mode, 0 in real mode. */
+  cpl = 0;
+  /** The descriptor last read by `fetchDescriptor` and its linear address (scratch, no allocation). */
+  descLo = 0;
+  descHi = 0;
+  descAddr = 0;
 
   /** Physical address mask: 0xFFFFF with the A20 gate closed (and always on the 8086). */
   a20Mask: number;
@@ -127,14 +149,29 @@ export class CpuCore {
       throw new CpuError('InvalidArgument', 'CpuOptions.memory must provide read8/16/32 and write8/16/32');
     }
     this.mem = options.memory;
+    this.physMem = options.memory;
+    this.mmu = options.memory instanceof MmuPhysicalMemory ? new Mmu(options.memory) : null;
+    this.paged = this.mmu !== null ? new PagedMemory(this, this.mmu) : null;
     this.io = options.io ?? NO_IO;
     this.interrupts = options.interrupts ?? NO_INTERRUPTS;
     this.a20Mask = this.model.generation === 0 ? 0xfffff : -1;
+    this.addrMask = this.a20Mask;
+  }
+
+  /** Chooses the access path after CR0, the A20 gate or the state changed. */
+  updateAccessPath(): void {
+    this.paging = this.mmu !== null && this.paged !== null && (this.mmu.cr0 & CR0_PG) !== 0;
+    this.mem = this.paging && this.paged !== null ? this.paged : this.physMem;
+    this.addrMask = this.paging ? -1 : this.a20Mask;
   }
 
   /** Called after the state API changed registers; the interpreter drops what depends on the mode. */
   onStateLoaded(): void {
     this.halted = this.halted && !this.shutdown;
+    this.cpl = (this.cr0 & 1) !== 0 ? this.segSel[CS] & 3 : 0;
+    syncPagingContext(this);
+    this.mmu?.setCpl(this.cpl);
+    this.updateAccessPath();
   }
 
   /** Drops decoded code for one physical page; the interpreter overrides it. */
@@ -143,6 +180,22 @@ export class CpuCore {
   }
 
   // --- segments -------------------------------------------------------------------------------
+
+  /** True with CR0.PE set (virtual-8086 mode is not implemented yet). */
+  get protectedMode(): boolean {
+    return (this.cr0 & 1) !== 0;
+  }
+
+  /** Loads a data or stack segment register the way the current mode does. */
+  loadSeg(seg: number, sel: number): void {
+    if ((this.cr0 & 1) !== 0) loadDataSegProtected(this, seg, sel);
+    else this.loadSegReal(seg, sel);
+  }
+
+  /** Raises the page fault the Mmu just reported. */
+  pageFaultFromMmu(): never {
+    return raisePageFault(this, this.mmu!);
+  }
 
   /** Loads a segment register the real-mode way: base = selector * 16, limit and rights kept. */
   loadSegReal(seg: number, sel: number): void {
@@ -164,31 +217,32 @@ export class CpuCore {
     return this.raise(seg === SS ? SSF : GP, 0);
   }
 
-  /** Physical address of a linear one (paging arrives with protected mode). */
+  /** Physical address of an instruction byte at a linear address (#PF when paging says so). */
   phys(linear: number): number {
+    if (this.paging && this.paged !== null) return this.paged.translateFetch(linear);
     return (linear & this.a20Mask) >>> 0;
   }
 
   rd8(seg: number, off: number): number {
     if (off >>> 0 > this.segLimit[seg]) this.limitFault(seg);
-    return this.mem.read8(((this.segBase[seg] + off) & this.a20Mask) >>> 0);
+    return this.mem.read8(((this.segBase[seg] + off) & this.addrMask) >>> 0);
   }
 
   rd16(seg: number, off: number): number {
     const lin = (this.segBase[seg] + off) | 0;
     if ((off >>> 0) >= this.segLimit[seg] || (lin & 0xfff) === 0xfff) return this.rd16Slow(seg, off);
-    return this.mem.read16((lin & this.a20Mask) >>> 0);
+    return this.mem.read16((lin & this.addrMask) >>> 0);
   }
 
   rd32(seg: number, off: number): number {
     const lin = (this.segBase[seg] + off) | 0;
     if ((off >>> 0) + 3 > this.segLimit[seg] || (lin & 0xfff) > 0xffc) return this.rd32Slow(seg, off);
-    return this.mem.read32((lin & this.a20Mask) >>> 0) | 0;
+    return this.mem.read32((lin & this.addrMask) >>> 0) | 0;
   }
 
   wr8(seg: number, off: number, v: number): void {
     if (off >>> 0 > this.segLimit[seg]) this.limitFault(seg);
-    const p = ((this.segBase[seg] + off) & this.a20Mask) >>> 0;
+    const p = ((this.segBase[seg] + off) & this.addrMask) >>> 0;
     if (this.codePages[p >>> 12] !== 0) this.invalidateCodePage(p >>> 12);
     this.mem.write8(p, v & 0xff);
   }
@@ -199,7 +253,7 @@ export class CpuCore {
       this.wr16Slow(seg, off, v);
       return;
     }
-    const p = (lin & this.a20Mask) >>> 0;
+    const p = (lin & this.addrMask) >>> 0;
     if (this.codePages[p >>> 12] !== 0) this.invalidateCodePage(p >>> 12);
     this.mem.write16(p, v & 0xffff);
   }
@@ -210,7 +264,7 @@ export class CpuCore {
       this.wr32Slow(seg, off, v);
       return;
     }
-    const p = (lin & this.a20Mask) >>> 0;
+    const p = (lin & this.addrMask) >>> 0;
     if (this.codePages[p >>> 12] !== 0) this.invalidateCodePage(p >>> 12);
     this.mem.write32(p, v >>> 0);
   }
@@ -239,11 +293,11 @@ export class CpuCore {
   }
 
   private rdByteAt(seg: number, o: number): number {
-    return this.mem.read8(((this.segBase[seg] + o) & this.a20Mask) >>> 0);
+    return this.mem.read8(((this.segBase[seg] + o) & this.addrMask) >>> 0);
   }
 
   private wrByteAt(seg: number, o: number, v: number): void {
-    const p = ((this.segBase[seg] + o) & this.a20Mask) >>> 0;
+    const p = ((this.segBase[seg] + o) & this.addrMask) >>> 0;
     if (this.codePages[p >>> 12] !== 0) this.invalidateCodePage(p >>> 12);
     this.mem.write8(p, v & 0xff);
   }
@@ -263,12 +317,14 @@ export class CpuCore {
   private wr16Slow(seg: number, off: number, v: number): void {
     const o0 = this.offsetAt(seg, off, 0, 2);
     const o1 = this.offsetAt(seg, off, 1, 2);
+    if (this.paging) this.paged?.probeWrite((this.segBase[seg] + o0) | 0, 2);
     this.wrByteAt(seg, o0, v);
     this.wrByteAt(seg, o1, v >>> 8);
   }
 
   private wr32Slow(seg: number, off: number, v: number): void {
     this.offsetAt(seg, off, 3, 4); // the limit check comes before any byte is written
+    if (this.paging) this.paged?.probeWrite((this.segBase[seg] + off) | 0, 4);
     for (let i = 0; i < 4; i++) this.wrByteAt(seg, this.offsetAt(seg, off, i, 4), v >>> (i * 8));
   }
 
@@ -353,9 +409,9 @@ export class CpuCore {
     this.push16(returnIp);
     this.flags = f & ~(IF | TF | AC | RF);
     this.lazy = 0;
-    const ivt = (this.idtrBase + entry) & this.a20Mask;
+    const ivt = (this.idtrBase + entry) & this.addrMask;
     const ip = this.mem.read16(ivt >>> 0);
-    const cs = this.mem.read16(((ivt + 2) & this.a20Mask) >>> 0);
+    const cs = this.mem.read16(((ivt + 2) & this.addrMask) >>> 0);
     this.loadSegReal(CS, cs);
     this.eip = ip;
     this.halted = false;

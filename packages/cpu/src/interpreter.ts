@@ -5,6 +5,7 @@ import { EXEC_SPECS, type ExecSpec } from './dispatch.js';
 import { IF, TF } from './flags.js';
 import { Op } from './op.js';
 import { popSeg } from './ops/stack.js';
+import { interruptProtected } from './pm-interrupts.js';
 import { nop } from './ops/system.js';
 import { length8086, MAX_INSN, removedLocks, rewrite8086 } from './quirks8086.js';
 import { resetCpu } from './reset.js';
@@ -23,6 +24,7 @@ export type StopReason =
 
 const PAGE_SHIFT = 12;
 const PAGE_SIZE = 1 << PAGE_SHIFT;
+const PAGE_OFFSET_MASK = PAGE_SIZE - 1;
 
 /** Handler spec per decoder code, a dense array built once from the names. */
 const SPEC_BY_CODE: (ExecSpec | undefined)[] = CODE_NAMES.map((name) => {
@@ -62,11 +64,13 @@ export class Cpu extends CpuCore {
     this.tracking = typeof mem.markCode === 'function' && typeof mem.setCodeWriteHandler === 'function' ? (mem as CodePageTracking) : null;
     this.tracking?.setCodeWriteHandler((address) => this.invalidateCodePage(address >>> PAGE_SHIFT));
     resetCpu(this);
+    this.onStateLoaded();
   }
 
   /** Hardware reset: registers, segments and flags to the model's reset state; caches dropped. */
   reset(): void {
     resetCpu(this);
+    this.onStateLoaded();
     this.flushCodeCache();
   }
 
@@ -117,14 +121,18 @@ export class Cpu extends CpuCore {
       this.noTrap = false;
       this.repYield = false;
       this.opEip = this.eip;
-      const op = this.fetch();
+      const op = this.fetchOrFault();
+      if (op === null) {
+        n++;
+        continue;
+      }
       this.eip = (this.eip + op.len) & this.ipMask;
       try {
         op.handler(this, op);
       } catch (e) {
         if (e !== this.fault) throw e;
         this.eip = this.opEip;
-        this.deliver(this.fault.vector, this.opEip, true);
+        this.deliver(this.fault.vector, this.opEip, true, this.fault.errorCode);
       }
       n++;
       this.instructions++;
@@ -151,16 +159,24 @@ export class Cpu extends CpuCore {
   /** INT n / INT3 / INTO: a trap to the handler, no single-step trap on the INT itself. */
   softwareInterrupt(vector: number): void {
     this.noTrap = true;
-    this.deliver(vector, this.eip, false);
+    this.deliver(vector, this.eip, false, -1, true);
   }
 
-  private deliver(vector: number, returnIp: number, isFault: boolean): void {
+  /**
+   * Delivers through the IVT in real mode, the IDT in protected mode (`errorCode` < 0: none pushed;
+   * `soft`: INT n, whose gate DPL is checked).
+   */
+  private deliver(vector: number, returnIp: number, isFault: boolean, errorCode = -1, soft = false): void {
     try {
-      this.interruptReal(vector, returnIp);
+      if (this.protectedMode) interruptProtected(this, vector, returnIp, errorCode, soft);
+      else this.interruptReal(vector, returnIp);
     } catch (e) {
       if (!(e instanceof GuestFault)) throw e;
-      // A fault while delivering a fault: double fault, then shutdown.
-      if (isFault && vector !== 8) this.deliver(8, returnIp, true);
+      // A fault while delivering a fault: double fault (error code 0), then shutdown. A fault while
+      // delivering an interrupt is delivered itself (it reports the interrupted instruction).
+      if (vector === 8) this.enterShutdown();
+      else if (isFault) this.deliver(8, returnIp, true, 0);
+      else if (this.protectedMode) this.deliver(this.fault.vector, soft ? this.opEip : returnIp, true, this.fault.errorCode);
       else this.enterShutdown();
     }
   }
@@ -183,6 +199,18 @@ export class Cpu extends CpuCore {
     for (const page of this.pages.keys()) this.codePages[page] = 0;
     this.pages.clear();
     this.curPage = -1;
+  }
+
+  /** The op at CS:EIP, or null after a fault fetching it (#PF, delivered here). */
+  private fetchOrFault(): Op | null {
+    try {
+      return this.fetch();
+    } catch (e) {
+      if (e !== this.fault) throw e;
+      this.eip = this.opEip;
+      this.deliver(this.fault.vector, this.opEip, true, this.fault.errorCode);
+      return null;
+    }
   }
 
   private fetch(): Op {
@@ -222,10 +250,19 @@ export class Cpu extends CpuCore {
     const bytes = this.bytes;
     const base = this.segBase[CS];
     let wraps = 0;
+    // Bytes past a page that does not translate are not fetched unless the instruction needs them.
+    let avail = MAX_INSN;
     for (let i = 0; i < MAX_INSN; i++) {
       const off = (this.eip + i) & this.ipMask;
       if (off < this.eip) wraps = 1;
-      bytes[i] = this.mem.read8(this.phys((base + off) | 0));
+      const lin = (base + off) | 0;
+      if (i > 0 && this.paging && this.mmu !== null && (lin & PAGE_OFFSET_MASK) === 0 && this.mmu.translateFetch(lin) < 0) {
+        this.mmu.pageFault = false;
+        avail = i;
+        bytes.fill(0, i);
+        break;
+      }
+      bytes[i] = this.physMem.read8(this.phys(lin));
     }
     const bitness = this.ipMask === 0xffff ? 16 : 32;
     const insn = this.insn;
@@ -241,6 +278,7 @@ export class Cpu extends CpuCore {
       op = buildOp(insn, spec);
       if (op.len === 0) op.len = 1;
     }
+    if (op.len > avail) this.phys((base + ((this.eip + avail) & this.ipMask)) | 0); // raises #PF there
     op.cacheable = wraps ^ 1;
     return op;
   }

@@ -2,6 +2,8 @@ import { BR, CS, ECX, OFV } from '../cpu.js';
 import { condition, getOF, getZF, writeFlags } from '../flags.js';
 import type { Cpu } from '../interpreter.js';
 import { ea, type Op } from '../op.js';
+import { iretProtected } from '../pm-interrupts.js';
+import { loadCsProtected } from '../segment-load.js';
 import { getReg } from './regs.js';
 
 /** The operand-size mask a near branch target is truncated to. */
@@ -66,7 +68,11 @@ export function callNearM(cpu: Cpu, op: Op): void {
 }
 
 /** Far transfers in real mode: CS = selector (base = selector * 16), EIP = offset. */
-function farJump(cpu: Cpu, sel: number, off: number, op: Op): void {
+function farJump(cpu: Cpu, sel: number, off: number, op: Op, returning = false): void {
+  if (cpu.protectedMode) {
+    loadCsProtected(cpu, sel, off & ipMask(op), returning);
+    return;
+  }
   cpu.loadSegReal(CS, sel);
   cpu.eip = off & ipMask(op);
 }
@@ -92,16 +98,29 @@ function pushCsIp(cpu: Cpu, op: Op): void {
     cpu.push16(cpu.eip);
   }
 }
-export function callFarImm(cpu: Cpu, op: Op): void {
+/** Pushes the return address, then transfers; a fault on the target leaves ESP as it was. */
+function callFar(cpu: Cpu, sel: number, off: number, op: Op): void {
+  const sp = cpu.regs[4];
   pushCsIp(cpu, op);
-  farJump(cpu, op.ext, op.imm, op);
+  if (!cpu.protectedMode) {
+    farJump(cpu, sel, off, op);
+    return;
+  }
+  try {
+    farJump(cpu, sel, off, op);
+  } catch (e) {
+    cpu.regs[4] = sp;
+    throw e;
+  }
+}
+export function callFarImm(cpu: Cpu, op: Op): void {
+  callFar(cpu, op.ext, op.imm, op);
 }
 export function callFarM(cpu: Cpu, op: Op): void {
   const off = ea(cpu, op);
   const target = cpu.rd(op.seg, off, op.msb);
   const sel = cpu.rd16(op.seg, (off + (op.msb === 31 ? 4 : 2)) & op.amask);
-  pushCsIp(cpu, op);
-  farJump(cpu, sel, target, op);
+  callFar(cpu, sel, target, op);
 }
 
 function releaseStack(cpu: Cpu, bytes: number): void {
@@ -117,6 +136,15 @@ export function retNear(cpu: Cpu, op: Op): void {
 }
 /** RETF / RETF imm16. */
 export function retFar(cpu: Cpu, op: Op): void {
+  const sp = cpu.regs[4];
+  try {
+    retFarPops(cpu, op);
+  } catch (e) {
+    cpu.regs[4] = sp; // a faulting return leaves the stack as it was
+    throw e;
+  }
+}
+function retFarPops(cpu: Cpu, op: Op): void {
   let ip: number;
   let sel: number;
   if (op.msb === 31) {
@@ -127,11 +155,15 @@ export function retFar(cpu: Cpu, op: Op): void {
     sel = cpu.pop16();
   }
   releaseStack(cpu, op.imm & 0xffff);
-  farJump(cpu, sel, ip, op);
+  farJump(cpu, sel, ip, op, true);
 }
 
 /** IRET/IRETD in real mode. */
 export function iret(cpu: Cpu, op: Op): void {
+  if (cpu.protectedMode) {
+    iretProtected(cpu, op.msb === 31);
+    return;
+  }
   let ip: number;
   let sel: number;
   let f: number;

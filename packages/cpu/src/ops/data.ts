@@ -28,7 +28,7 @@ export function movRmImmM(cpu: Cpu, op: Op): void {
 
 /** Loads a segment register (`ext`) the way the current mode does; MOV SS/POP SS start an interrupt shadow. */
 export function loadSeg(cpu: Cpu, seg: number, sel: number): void {
-  cpu.loadSegReal(seg, sel);
+  cpu.loadSeg(seg, sel);
   if (seg === SS) {
     cpu.shadow = true;
     cpu.ssShadow = true;
