@@ -48,7 +48,17 @@ describe('CpuLimiter', () => {
     const doc = policyWith([], { limits: { budget: { instructions: 3_500_000 } } });
     const limiter = new CpuLimiter(doc.limits);
     expect(spin(limiter, 10, 10_000_000)).toBe(3_500_000);
-    expect(limiter.exhausted).toBe(true);
+    expect(limiter.exhausted(0)).toBe(true);
     expect(limiter.waitTime(0)).toBe(Infinity);
+  });
+
+  it('stops at the wall-time budget', () => {
+    const doc = policyWith([], { limits: { budget: { wallTimeMs: 1500 } } });
+    const limiter = new CpuLimiter(doc.limits, 0);
+    const ran = spin(limiter, 10, 1_000_000);
+    expect(ran).toBeGreaterThanOrEqual(1_500_000);
+    expect(ran).toBeLessThanOrEqual(2_500_000); // the last slice may start just before the deadline
+    expect(limiter.exhausted(1500 * MS)).toBe(true);
+    expect(limiter.exhausted(1499 * MS)).toBe(false);
   });
 });

@@ -6,7 +6,8 @@ const WINDOW_MS = 10;
 
 /**
  * The CPU cap and the instruction budget of `limits`, as the run loop asks for them: before each
- * slice, `sliceBudget(now)` says how many instructions may run (0: wait `waitTime(now)` host ns);
+ * slice, `sliceBudget(now)` says how many instructions may run (0: wait `waitTime(now)` host ns, Infinity
+ * once the instruction or wall-time budget is spent);
  * after it, `charge(instructions, hostNs)` accounts for what ran. Time is the host's, in ns, since a
  * cap limits the host CPU a VM takes.
  */
@@ -16,11 +17,14 @@ export class CpuLimiter {
   private readonly instructions: TokenBucket | undefined;
   /** For a percentage cap: host ns of running time, refilled at `percent`% of the wall clock. */
   private readonly runTime: TokenBucket | undefined;
+  /** Host time (ns) at which the wall-time budget runs out. */
+  private readonly deadline: number;
   /** Instructions per host ns measured so far, to turn running time into a slice size. */
   private rate = 0;
 
   constructor(limits: PolicyDocument['limits'], now = 0) {
     this.remaining = limits.budget.instructions ?? Infinity;
+    this.deadline = limits.budget.wallTimeMs === undefined ? Infinity : now + limits.budget.wallTimeMs * 1_000_000;
     const cap = limits.cpu.cap;
     if (cap !== undefined && 'instructionsPerSecond' in cap) {
       const size = Math.max(1, Math.round((cap.instructionsPerSecond * WINDOW_MS) / 1000));
@@ -33,6 +37,7 @@ export class CpuLimiter {
 
   /** Instructions the next slice may run at host time `now` (ns), at most `max`. */
   sliceBudget(now: number, max: number): number {
+    if (now >= this.deadline) return 0;
     let n = Math.min(max, this.remaining);
     if (this.instructions !== undefined) n = Math.min(n, Math.max(0, Math.floor(this.instructions.available(now))));
     if (this.runTime !== undefined) {
@@ -56,16 +61,16 @@ export class CpuLimiter {
 
   /** Host ns to wait before a slice can run; Infinity once the budget is spent. */
   waitTime(now: number): number {
-    if (this.remaining <= 0) return Infinity;
+    if (this.remaining <= 0 || now >= this.deadline) return Infinity;
     // Wait for a tenth of a window rather than one token, so a throttled VM runs in sensible slices.
     if (this.instructions !== undefined) return this.instructions.waitTime(Math.ceil(this.instructions.size / 10), now);
     if (this.runTime !== undefined) return this.runTime.waitTime(Math.ceil(this.runTime.size / 10), now);
     return 0;
   }
 
-  /** Whether the instruction budget is spent (the `budget-exhausted` event). */
-  get exhausted(): boolean {
-    return this.remaining <= 0;
+  /** Whether the instruction or wall-time budget is spent at `now` (the `budget-exhausted` event). */
+  exhausted(now: number): boolean {
+    return this.remaining <= 0 || now >= this.deadline;
   }
 }
 

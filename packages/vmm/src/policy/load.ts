@@ -29,7 +29,7 @@ export function validatePolicy(value: unknown): PolicyDocument {
 export function parsePolicy(text: string, format: 'json' | 'yaml' = 'yaml', source = 'policy'): PolicyDocument {
   let value: unknown;
   try {
-    value = format === 'json' ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100, uniqueKeys: true });
+    value = format === 'json' ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100, uniqueKeys: true, logLevel: 'error' });
   } catch (cause) {
     throw new VmmError('InvalidConfig', `${source}: not valid ${format.toUpperCase()}: ${(cause as Error).message}`, { cause });
   }
