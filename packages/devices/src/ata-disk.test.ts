@@ -325,6 +325,13 @@ describe('IdeChannel and AtaDisk', () => {
     expect(readBlock(b.bus)).toEqual(pattern(12));
     expect(b.bus.read8(STATUS)).toBe(0x50);
 
+    // A DMA transfer in flight when saved ends aborted on restore instead of hanging in BSY.
+    const inFlight = { ...saved, op: 1, dma: true, status: 0xd0, pio: 0, pos: 0, end: 0, buffer: new Uint8Array(0), dmaPending: false, remaining: 1, lba: 10 };
+    const d = await setup();
+    d.ata.loadState(inFlight);
+    expect(d.bus.read8(STATUS)).toBe(0x51);
+    expect(d.bus.read8(ERROR)).toBe(0x04);
+
     const c = await setup();
     const before = c.ata.saveState();
     expect(() => c.ata.loadState({ ...saved, remaining: 5000 })).toThrow(DeviceError);

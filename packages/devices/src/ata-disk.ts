@@ -444,8 +444,9 @@ export class AtaDisk extends IdeDevice {
   }
 
   /**
-   * Restores a saved disk. A command caught waiting for the block device (BSY with a transfer
-   * in progress) is re-issued: a read block is read again, a written block written again.
+   * Restores a saved disk. A PIO command caught waiting for the block device (BSY with a transfer
+   * in progress) is re-issued: a read block is read again, a written block written again. A DMA
+   * transfer already running is ended with ABRT; one still waiting for the bus master keeps waiting.
    */
   loadState(state: unknown): void {
     const r = new StateReader(this.name, state, [1]);
@@ -476,6 +477,11 @@ export class AtaDisk extends IdeDevice {
     Object.assign(this, { heads, spt, multiple, writeCache, mwdma, udma, op, lba, remaining, blockSectors, useDma: dma, lba48 });
     if (resume) {
       if (op === OP_READ) this.readBlock(); else this.writeBlock();
+    } else if (op !== OP_NONE && dma && (status & ATA_SR_BSY) !== 0 && !this.dmaPending) {
+      // A bus-master transfer caught in flight cannot be resumed at the right PRD position: it ends
+      // aborted, and the guest's driver retries it.
+      this.op = OP_NONE;
+      this.complete(ATA_ER_ABRT);
     }
     this.host?.updateIrq();
   }
