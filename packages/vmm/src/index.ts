@@ -71,6 +71,7 @@ export { VmPolicy, type PolicyHooks, type VmPolicyOptions } from './policy/vm-po
 export { applyPolicyToBus, ioClaimsOf, PolicyIoBus, type PortBus } from './policy/policy-io-bus.js';
 export { RateLimiter, TokenBucket } from './policy/token-bucket.js';
 export { CpuLimiter } from './policy/cpu-limiter.js';
+export { RateLimitedDevice, type LimiterClock } from './policy/rate-limited-device.js';
 export { machineConfigOf, policyFromRunFlags, RUN_FLAG_FIELDS, type RunCharTarget, type RunFlags } from './policy/run-flags.js';
 export {
   DEFAULT_EVENT_CAPACITY,
