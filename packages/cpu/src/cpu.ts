@@ -116,6 +116,10 @@ export class CpuCore {
   ldtrBase = 0;
   ldtrLimit = 0;
   tr = 0;
+  /** TR's hidden cache (loaded by LTR): the TSS's base, limit and whether it is a 32-bit TSS. */
+  trBase = 0;
+  trLimit = 0;
+  tr32 = true;
   /** Current privilege level: CS.RPL in protected mode, 0 in real mode. */
   cpl = 0;
   /** The descriptor last read by `fetchDescriptor` and its linear address (scratch, no allocation). */
@@ -190,6 +194,17 @@ export class CpuCore {
   loadSeg(seg: number, sel: number): void {
     if ((this.cr0 & 1) !== 0) loadDataSegProtected(this, seg, sel);
     else this.loadSegReal(seg, sel);
+  }
+
+  /** Changes CPL (and the rights the Mmu checks ordinary accesses with). */
+  setCpl(cpl: number): void {
+    this.cpl = cpl;
+    this.mmu?.setCpl(cpl);
+  }
+
+  /** I/O sensitive instructions (CLI, STI, IN, OUT, INS, OUTS) in protected mode need CPL <= IOPL. */
+  checkIopl(): void {
+    if (this.cpl !== 0 && this.cpl > ((readFlags(this) >>> 12) & 3)) this.raise(GP, 0);
   }
 
   /** Raises the page fault the Mmu just reported. */

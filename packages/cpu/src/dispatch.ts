@@ -11,6 +11,7 @@ import * as shift from './ops/shift.js';
 import * as stack from './ops/stack.js';
 import * as str from './ops/string.js';
 import * as system from './ops/system.js';
+import * as systemPm from './ops/system-pm.js';
 import * as sysregs from './ops/sysregs.js';
 
 /**
@@ -225,7 +226,11 @@ def(['Out_imm8_AX', 'Out_imm8_EAX'], system.outPort, null, 'ix', 0);
 def(['Out_DX_AX', 'Out_DX_EAX'], system.outPort, null, 'xx', 1);
 def('Cpuid', system.cpuid, null, '', 0, { minGen: 4 });
 def(['Invd', 'Wbinvd'], system.nop, null, '', 0, { minGen: 4 });
-def('Invlpg_m', null, system.nop, 'm', 0, { minGen: 4 });
+def('Invlpg_m', null, systemPm.invlpg, 'm', 0, { minGen: 4 });
+def(['Lldt_rm16', 'Lldt_r32m16'], systemPm.lldtR, systemPm.lldtM, 'm', 0, { minGen: 2 });
+def(['Ltr_rm16', 'Ltr_r32m16'], systemPm.ltrR, systemPm.ltrM, 'm', 0, { minGen: 2 });
+def(['Sldt_rm16', 'Sldt_r32m16'], systemPm.storeSysSelR, systemPm.storeSysSelM, 'm', 0, { minGen: 2 });
+def(['Str_rm16', 'Str_r32m16'], systemPm.storeSysSelR, systemPm.storeSysSelM, 'm', 1, { minGen: 2 });
 
 // --- system registers (what real mode can use; protected mode is not modelled yet) ----------------
 def(['Lgdt_m1632_16', 'Lgdt_m1632'], null, sysregs.lgdt, 'm', 0, { minGen: 2 });

@@ -1,15 +1,28 @@
 /**
  * Interrupt and exception delivery in protected mode through the IDT (Intel SDM vol. 3A, 6.10-6.13),
  * and IRET back. Implemented: 16- and 32-bit interrupt and trap gates to a code segment at the
- * current privilege level (or a conforming one), with the error code pushed for the exceptions that
- * have one. Not yet: task gates, the inter-privilege stack switch through the TSS, IRET to an outer
- * level or with NT set; those raise #GP.
+ * current privilege level (or a conforming one) or to an inner level with the stack switch through
+ * the TSS, with the error code pushed for the exceptions that have one; IRET to the same or an outer
+ * level. Not yet: task gates and IRET with NT set (task return); those raise #GP.
  */
-import { CS, GP, type CpuCore } from './cpu.js';
-import { DESC_CODE, DESC_DC, DESC_PRESENT, DESC_S, descDpl, descLimit, fetchDescriptor, readSystem32, SEL_RPL } from './descriptors.js';
+import { CS, DS, ES, FS, GP, GS, SS, SSF, type CpuCore } from './cpu.js';
+import {
+  ATTR_DB,
+  DESC_CODE,
+  DESC_DC,
+  DESC_PRESENT,
+  DESC_RW,
+  DESC_S,
+  SEL_RPL,
+  descDpl,
+  descLimit,
+  fetchDescriptor,
+  readSystem16,
+  readSystem32,
+} from './descriptors.js';
 import { IF, IOPL, NT, RF, TF, VM, readFlags, writeFlags } from './flags.js';
 
-import { NP, loadCsProtected } from './segment-load.js';
+import { NP, fillCache, loadCsProtected } from './segment-load.js';
 
 /** Gate types (descriptor byte 5, low 5 bits, S = 0). */
 const GATE_INT16 = 0x06;
@@ -48,9 +61,11 @@ export function interruptProtected(cpu: CpuCore, vector: number, returnEip: numb
   const dpl = descDpl(chi);
   if ((ctype & (DESC_S | DESC_CODE)) !== (DESC_S | DESC_CODE) || dpl > cpu.cpl) cpu.raise(GP, selCode);
   if ((chi & (DESC_PRESENT << 8)) === 0) cpu.raise(NP, selCode);
-  // An inner privilege level needs the TSS stack switch (not implemented yet).
-  if ((ctype & DESC_DC) === 0 && dpl < cpu.cpl) cpu.raise(GP, selCode);
   if (offset >>> 0 > descLimit(cpu.descLo, chi)) cpu.raise(GP, ext);
+  if ((ctype & DESC_DC) === 0 && dpl < cpu.cpl) {
+    interruptToInner(cpu, sel, offset, dpl, type, returnEip, errorCode, ext);
+    return;
+  }
 
   const flags = readFlags(cpu);
   const csSel = cpu.segSel[CS];
@@ -78,6 +93,101 @@ export function interruptProtected(cpu: CpuCore, vector: number, returnEip: numb
   cpu.halted = false;
 }
 
+/** #TS (6.15, interrupt 10). */
+const TS = 10;
+
+/** The SS saved and restored around a stack switch that may fault half-way. */
+interface SavedStack {
+  sel: number;
+  base: number;
+  limit: number;
+  attr: number;
+  esp: number;
+  stack32: boolean;
+  cpl: number;
+}
+const saved: SavedStack = { sel: 0, base: 0, limit: 0, attr: 0, esp: 0, stack32: false, cpl: 0 };
+
+function saveStack(cpu: CpuCore): void {
+  saved.sel = cpu.segSel[SS];
+  saved.base = cpu.segBase[SS];
+  saved.limit = cpu.segLimit[SS];
+  saved.attr = cpu.segAttr[SS];
+  saved.esp = cpu.regs[4];
+  saved.stack32 = cpu.stack32;
+  saved.cpl = cpu.cpl;
+}
+function restoreStack(cpu: CpuCore): void {
+  cpu.segSel[SS] = saved.sel;
+  cpu.segBase[SS] = saved.base;
+  cpu.segLimit[SS] = saved.limit;
+  cpu.segAttr[SS] = saved.attr;
+  cpu.regs[4] = saved.esp;
+  cpu.stack32 = saved.stack32;
+  cpu.setCpl(saved.cpl);
+}
+
+/**
+ * Checks the stack segment `sel` for privilege level `cpl` (6.12.1: RPL = DPL = CPL, writable data,
+ * present) and loads it; `gpVector` is #TS for a TSS stack, #GP for an IRET's.
+ */
+function loadStackFor(cpu: CpuCore, sel: number, cpl: number, gpVector: number, ext: number): void {
+  const code = (sel & ~SEL_RPL) | ext;
+  if ((sel & ~SEL_RPL) === 0 && (sel & 4) === 0) cpu.raise(gpVector, ext);
+  if (!fetchDescriptor(cpu, sel)) cpu.raise(gpVector, code);
+  const hi = cpu.descHi;
+  const type = (hi >>> 8) & 0x1f;
+  if ((sel & SEL_RPL) !== cpl || descDpl(hi) !== cpl || (type & (DESC_S | DESC_CODE | DESC_RW)) !== (DESC_S | DESC_RW)) cpu.raise(gpVector, code);
+  if ((hi & (DESC_PRESENT << 8)) === 0) cpu.raise(SSF, code);
+  fillCache(cpu, SS, sel);
+  cpu.stack32 = (cpu.segAttr[SS] & ATTR_DB) !== 0;
+}
+
+/**
+ * Delivery to a more privileged non-conforming code segment (6.12.1): the new SS:ESP come from the
+ * TSS for the target level, the old SS:ESP are pushed on the new stack before EFLAGS, CS, EIP.
+ */
+function interruptToInner(cpu: CpuCore, sel: number, offset: number, dpl: number, type: number, returnEip: number, errorCode: number, ext: number): void {
+  const tss32 = cpu.tr32;
+  const at = tss32 ? 4 + dpl * 8 : 2 + dpl * 4;
+  if (at + (tss32 ? 5 : 3) > cpu.trLimit) cpu.raise(TS, (cpu.tr & ~SEL_RPL) | ext);
+  const newEsp = tss32 ? readSystem32(cpu, (cpu.trBase + at) | 0) : readSystem16(cpu, (cpu.trBase + at) | 0);
+  const newSs = readSystem16(cpu, (cpu.trBase + at + (tss32 ? 4 : 2)) | 0);
+  const flags = readFlags(cpu);
+  const oldSs = cpu.segSel[SS];
+  const oldEsp = cpu.regs[4];
+  const csSel = cpu.segSel[CS];
+  saveStack(cpu);
+  try {
+    loadStackFor(cpu, newSs, dpl, TS, ext);
+    cpu.regs[4] = cpu.stack32 ? newEsp : (cpu.regs[4] & ~0xffff) | (newEsp & 0xffff);
+    cpu.setCpl(dpl);
+    const gate32 = (type & 8) !== 0;
+    if (gate32) {
+      cpu.push32(oldSs);
+      cpu.push32(oldEsp);
+      cpu.push32(flags);
+      cpu.push32(csSel);
+      cpu.push32(returnEip);
+      if (errorCode >= 0) cpu.push32(errorCode);
+    } else {
+      cpu.push16(oldSs);
+      cpu.push16(oldEsp);
+      cpu.push16(flags);
+      cpu.push16(csSel);
+      cpu.push16(returnEip);
+      if (errorCode >= 0) cpu.push16(errorCode);
+    }
+    loadCsProtected(cpu, (sel & ~SEL_RPL) | dpl, offset, false);
+  } catch (e) {
+    restoreStack(cpu);
+    throw e;
+  }
+  cpu.flags = flags & ~(TF | NT | RF | VM | ((type & 1) === 0 ? IF : 0));
+  cpu.lazy = 0;
+  cpu.halted = false;
+}
+
 /**
  * IRET/IRETD in protected mode to the same privilege level: pops EIP, CS, EFLAGS; IOPL changes
  * only at CPL 0, IF only when CPL <= IOPL (6.12.1, IRET in vol. 2A).
@@ -89,12 +199,17 @@ export function iretProtected(cpu: CpuCore, op32: boolean): void {
     const eip = op32 ? cpu.pop32() : cpu.pop16();
     const sel = op32 ? cpu.pop32() & 0xffff : cpu.pop16();
     const f = op32 ? cpu.pop32() : cpu.pop16();
-    if ((sel & SEL_RPL) !== cpu.cpl) cpu.raise(GP, sel & ~SEL_RPL); // outer level: not yet
-    loadCsProtected(cpu, sel, eip, true);
     const iopl = (readFlags(cpu) & IOPL) >>> 12;
     let mask = (op32 ? cpu.model.flagsWritable : cpu.model.flagsWritable & 0xffff) & ~VM;
     if (cpu.cpl !== 0) mask &= ~IOPL;
     if (cpu.cpl > iopl) mask &= ~IF;
+    const rpl = sel & SEL_RPL;
+    if (rpl < cpu.cpl) cpu.raise(GP, sel & ~SEL_RPL);
+    if (rpl === cpu.cpl) {
+      loadCsProtected(cpu, sel, eip, true);
+    } else {
+      iretToOuter(cpu, sel, eip, rpl, op32);
+    }
     writeFlags(cpu, f, mask);
   } catch (e) {
     cpu.regs[4] = sp;
@@ -102,4 +217,34 @@ export function iretProtected(cpu: CpuCore, op32: boolean): void {
   }
 }
 
+/** Data segment registers a return to an outer level must not keep (5.8.6). */
+const DATA_SEGS = [ES, DS, FS, GS];
 
+/**
+ * IRET to a less privileged level: SS:ESP are popped too and checked for the new CPL, and data
+ * segments the outer level may not use (DPL < CPL, unless conforming code) become null.
+ */
+function iretToOuter(cpu: CpuCore, sel: number, eip: number, rpl: number, op32: boolean): void {
+  const newEsp = op32 ? cpu.pop32() : cpu.pop16();
+  const newSs = op32 ? cpu.pop32() & 0xffff : cpu.pop16();
+  saveStack(cpu);
+  try {
+    cpu.setCpl(rpl); // the CS checks below compare against the level returned to
+    loadCsProtected(cpu, sel, eip, true);
+    loadStackFor(cpu, newSs, rpl, GP, 0);
+  } catch (e) {
+    restoreStack(cpu);
+    throw e;
+  }
+  cpu.regs[4] = cpu.stack32 ? newEsp : (cpu.regs[4] & ~0xffff) | (newEsp & 0xffff);
+  for (const seg of DATA_SEGS) {
+    const attr = cpu.segAttr[seg];
+    const conformingCode = (attr & (DESC_CODE | DESC_DC)) === (DESC_CODE | DESC_DC);
+    if (!conformingCode && ((attr >>> 5) & 3) < rpl) {
+      cpu.segSel[seg] = 0;
+      cpu.segAttr[seg] = 0;
+      cpu.segBase[seg] = 0;
+      cpu.segLimit[seg] = 0;
+    }
+  }
+}

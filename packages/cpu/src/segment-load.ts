@@ -24,7 +24,7 @@ import {
 /** #NP (6.15, interrupt 11). */
 export const NP = 11;
 
-function fillCache(cpu: CpuCore, seg: number, sel: number): void {
+export function fillCache(cpu: CpuCore, seg: number, sel: number): void {
   const lo = cpu.descLo;
   const hi = cpu.descHi;
   cpu.segSel[seg] = sel;

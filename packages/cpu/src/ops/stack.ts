@@ -1,5 +1,5 @@
 import { CS, ESP, EBP, SS, UD } from '../cpu.js';
-import { readFlags, writeFlags, RF, VM } from '../flags.js';
+import { IF, IOPL, readFlags, writeFlags, RF, VM } from '../flags.js';
 import type { Cpu } from '../interpreter.js';
 import { ea, type Op } from '../op.js';
 import { getReg, setReg } from './regs.js';
@@ -79,7 +79,10 @@ export function pushf(cpu: Cpu, op: Op): void {
 /** POPF/POPFD: the model decides which bits software can change (real mode runs at CPL 0). */
 export function popf(cpu: Cpu, op: Op): void {
   const v = pop(cpu, op.msb);
-  writeFlags(cpu, v, op.msb === 15 ? cpu.model.flagsWritable & 0xffff : cpu.model.flagsWritable);
+  let mask = op.msb === 15 ? cpu.model.flagsWritable & 0xffff : cpu.model.flagsWritable;
+  // Protected mode: IOPL only at CPL 0, IF only at CPL <= IOPL; both silently kept otherwise.
+  if (cpu.cpl !== 0) mask &= cpu.cpl > ((readFlags(cpu) >>> 12) & 3) ? ~(IOPL | IF) : ~IOPL;
+  writeFlags(cpu, v, mask);
 }
 
 /** ENTER imm16, imm8. */

@@ -1,4 +1,4 @@
-import { EAX, EBX, ECX, EDX } from '../cpu.js';
+import { EAX, EBX, ECX, EDX, GP } from '../cpu.js';
 import { CF, DF, IF, materializeFlags } from '../flags.js';
 import type { Cpu } from '../interpreter.js';
 import type { Op } from '../op.js';
@@ -9,6 +9,7 @@ export function nop(): void {
 
 /** HLT: stop until an interrupt (the loop reports it). */
 export function hlt(cpu: Cpu): void {
+  if (cpu.cpl !== 0) cpu.raise(GP, 0);
   cpu.halted = true;
 }
 
@@ -21,8 +22,12 @@ export function flagOp(cpu: Cpu, op: Op): void {
     case 2: cpu.flags ^= CF; break;
     case 3: cpu.flags &= ~DF; break;
     case 4: cpu.flags |= DF; break;
-    case 5: cpu.flags &= ~IF; break;
+    case 5:
+      cpu.checkIopl();
+      cpu.flags &= ~IF;
+      break;
     default:
+      cpu.checkIopl();
       if ((cpu.flags & IF) === 0) cpu.shadow = true;
       cpu.flags |= IF;
       break;
@@ -31,6 +36,7 @@ export function flagOp(cpu: Cpu, op: Op): void {
 
 /** IN AL/AX/EAX, imm8 (`ext` 0) or DX (`ext` 1). */
 export function inPort(cpu: Cpu, op: Op): void {
+  cpu.checkIopl();
   const port = op.ext !== 0 ? cpu.r16[EDX << 1] : op.imm & 0xff;
   if (op.msb === 7) cpu.r8[0] = cpu.io.in8(port);
   else if (op.msb === 15) cpu.r16[0] = cpu.io.in16(port);
@@ -39,6 +45,7 @@ export function inPort(cpu: Cpu, op: Op): void {
 
 /** OUT imm8/DX, AL/AX/EAX. */
 export function outPort(cpu: Cpu, op: Op): void {
+  cpu.checkIopl();
   const port = op.ext !== 0 ? cpu.r16[EDX << 1] : op.imm & 0xff;
   if (op.msb === 7) cpu.io.out8(port, cpu.r8[0]);
   else if (op.msb === 15) cpu.io.out16(port, cpu.r16[0]);

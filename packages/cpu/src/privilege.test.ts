@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { testMachine, type TestMachine } from './test-machine.js';
+
+const read32 = (m: TestMachine, addr: number): number => m.mem.read32(addr) >>> 0;
+
+/** An IDT gate at physical 0x11000 + 8 * vector to selector 08h; `type` 8Eh/EEh interrupt (DPL 0/3). */
+function gate(m: TestMachine, vector: number, offset: number, type: number): void {
+  m.poke(0x11000 + vector * 8, [offset & 0xff, (offset >>> 8) & 0xff, 0x08, 0, 0, type, 0, 0]);
+}
+
+/*
+ * GDT at 12000h: 08h ring-0 code32 (base 10000h), 10h ring-0 flat data, 18h ring-3 code32 (base
+ * 10000h), 20h ring-3 flat data, 28h 32-bit TSS at 13000h (SS0:ESP0 = 10h:90000h).
+ *
+ * ring 0 at 0:    mov ax, 28h / ltr ax / str ecx / push 23h / push 80000h / push 2 / push 1Bh /
+ *                 push 100h / iretd                                  ; to ring 3
+ * ring 3 at 100h: mov eax, 1234h / int 80h / mov edi, esi / int 81h (gate DPL 0: #GP(40Ah)) /
+ *                 in al, 60h (IOPL 0: #GP(0)) / cli (#GP(0)) / nop / int 82h
+ * #GP at 200h:    pop edx / mov [ebp], edx / add ebp, 4 / add dword [esp], 2 / iretd
+ * int 80h at 300h: mov esi, 77h / iretd
+ * int 82h at 380h: hlt
+ */
+function ring3Machine(): TestMachine {
+  const kernel = [0x66, 0xb8, 0x28, 0x00, 0x0f, 0x00, 0xd8, 0x0f, 0x00, 0xc9, 0x6a, 0x23, 0x68, 0x00, 0x00, 0x08, 0x00, 0x6a, 0x02, 0x6a, 0x1b, 0x68, 0x00, 0x01, 0x00, 0x00, 0xcf];
+  const m = testMachine('p6', kernel);
+  m.poke(0x10100, [0xb8, 0x34, 0x12, 0x00, 0x00, 0xcd, 0x80, 0x89, 0xf7, 0xcd, 0x81, 0xe4, 0x60, 0xfa, 0x90, 0xcd, 0x82]);
+  m.poke(0x10200, [0x5a, 0x89, 0x55, 0x00, 0x83, 0xc5, 0x04, 0x83, 0x04, 0x24, 0x02, 0xcf]);
+  m.poke(0x10300, [0xbe, 0x77, 0x00, 0x00, 0x00, 0xcf]);
+  m.poke(0x10380, [0xf4]);
+  m.poke(0x12008, [0xff, 0xff, 0x00, 0x00, 0x01, 0x9b, 0x40, 0x00]);
+  m.poke(0x12010, [0xff, 0xff, 0x00, 0x00, 0x00, 0x93, 0xcf, 0x00]);
+  m.poke(0x12018, [0xff, 0xff, 0x00, 0x00, 0x01, 0xfa, 0x40, 0x00]);
+  m.poke(0x12020, [0xff, 0xff, 0x00, 0x00, 0x00, 0xf2, 0xcf, 0x00]);
+  m.poke(0x12028, [0x67, 0x00, 0x00, 0x30, 0x01, 0x89, 0x00, 0x00]);
+  m.poke(0x13004, [0x00, 0x00, 0x09, 0x00, 0x10, 0x00]);
+  gate(m, 13, 0x200, 0x8e);
+  gate(m, 0x80, 0x300, 0xee);
+  gate(m, 0x81, 0x300, 0x8e);
+  gate(m, 0x82, 0x380, 0xee);
+  m.cpu.setState({
+    cr0: 0x11,
+    gdtr: { base: 0x12000, limit: 0x2f },
+    idtr: { base: 0x11000, limit: 0x83 * 8 - 1 },
+    cs: { selector: 0x08, base: 0x10000, limit: 0xffff, attributes: 0x409b },
+    ss: { selector: 0x10, base: 0, limit: 0xffffffff, attributes: 0xc093 },
+    ds: { selector: 0x10, base: 0, limit: 0xffffffff, attributes: 0xc093 },
+    esp: 0x8f000,
+    ebp: 0x700,
+  });
+  expect(m.cpu.run(100)).toBe('halt');
+  return m;
+}
+
+describe('privilege levels: LTR, IRET to ring 3, inner-level interrupts through the TSS', () => {
+  it('loads TR with LTR (marking the TSS busy) and reads it back with STR', () => {
+    const m = ring3Machine();
+    expect(m.cpu.getState().tr).toBe(0x28);
+    expect(m.cpu.getState().ecx).toBe(0x28);
+    expect(m.mem.read8(0x12028 + 5)).toBe(0x8b);
+  });
+
+  it('returns to ring 3 with IRETD and nulls the ring-0 data segments', () => {
+    const s = ring3Machine().cpu.getState();
+    expect(s.eax).toBe(0x1234);
+    expect(s.ds.selector).toBe(0);
+    expect(s.es.selector).toBe(0); // its cache (attributes 93h, from real mode) has DPL 0 too
+  });
+
+  it('switches to SS0:ESP0 from the TSS on an interrupt from ring 3 and pushes the old SS:ESP', () => {
+    const m = ring3Machine();
+    const s = m.cpu.getState();
+    expect(s.cs.selector).toBe(0x08);
+    expect(s.ss.selector).toBe(0x10);
+    expect(s.esp).toBe(0x90000 - 20);
+    expect(read32(m, s.esp)).toBe(0x111); // after INT 82h
+    expect(read32(m, s.esp + 4)).toBe(0x1b);
+    expect(read32(m, s.esp + 12)).toBe(0x80000);
+    expect(read32(m, s.esp + 16)).toBe(0x23);
+    expect(s.edi).toBe(0x77); // INT 80h ran at ring 0 and IRETD came back to ring 3
+  });
+
+  it('raises #GP for a gate whose DPL is below CPL and for IN and CLI above IOPL', () => {
+    const m = ring3Machine();
+    expect(read32(m, 0x700)).toBe(0x81 * 8 + 2);
+    expect(read32(m, 0x704)).toBe(0);
+    expect(read32(m, 0x708)).toBe(0);
+    expect(m.cpu.getState().ebp).toBe(0x70c);
+  });
+});
