@@ -32,20 +32,28 @@ export class TokenBucket {
     this.last = now;
   }
 
-  /** Takes `tokens` at virtual time `now` (ns) if they are available; false leaves the bucket unchanged. */
-  consume(tokens: number, now: number): boolean {
-    this.refill(now);
+  /** Whether `tokens` could be taken at `now` (refills to `now` first). */
+  fits(tokens: number, now: number): boolean {
+    if (now > this.last) this.refill(now);
+    const rest = tokens - this.burst;
+    return rest <= this.budget || (rest > this.size && this.budget >= 0);
+  }
+
+  /** Takes `tokens` that `fits` just allowed: the one-time burst first, then the budget. */
+  private take(tokens: number): void {
     if (tokens <= this.burst) {
       this.burst -= tokens;
-      return true;
-    }
-    const rest = tokens - this.burst;
-    if (rest <= this.budget || (rest > this.size && this.budget >= 0)) {
+    } else {
+      this.budget -= tokens - this.burst;
       this.burst = 0;
-      this.budget -= rest;
-      return true;
     }
-    return false;
+  }
+
+  /** Takes `tokens` at virtual time `now` (ns) if they are available; false leaves the bucket unchanged. */
+  consume(tokens: number, now: number): boolean {
+    if (!this.fits(tokens, now)) return false;
+    this.take(tokens);
+    return true;
   }
 
   /**
@@ -90,10 +98,11 @@ export class RateLimiter {
    * refused request can be retried after `waitTime`.
    */
   consume(bytes: number, now: number): boolean {
-    if (this.bytes !== undefined && this.bytes.waitTime(bytes, now) > 0) return false;
-    if (this.ops !== undefined && this.ops.waitTime(1, now) > 0) return false;
-    this.bytes?.consume(bytes, now);
-    this.ops?.consume(1, now);
+    const b = this.bytes;
+    const o = this.ops;
+    if ((b !== undefined && !b.fits(bytes, now)) || (o !== undefined && !o.fits(1, now))) return false;
+    b?.consume(bytes, now);
+    o?.consume(1, now);
     return true;
   }
 
