@@ -5,6 +5,7 @@ import * as bcd from './ops/bcd.js';
 import * as bit from './ops/bit.js';
 import * as control from './ops/control.js';
 import * as data from './ops/data.js';
+import * as descQuery from './ops/descriptor-query.js';
 import * as exchange from './ops/exchange.js';
 import * as muldiv from './ops/muldiv.js';
 import * as shift from './ops/shift.js';
@@ -230,6 +231,11 @@ def('Invlpg_m', null, systemPm.invlpg, 'm', 0, { minGen: 4 });
 def(['Lldt_rm16', 'Lldt_r32m16'], systemPm.lldtR, systemPm.lldtM, 'm', 0, { minGen: 2 });
 def(['Ltr_rm16', 'Ltr_r32m16'], systemPm.ltrR, systemPm.ltrM, 'm', 0, { minGen: 2 });
 def(['Sldt_rm16', 'Sldt_r32m16'], systemPm.storeSysSelR, systemPm.storeSysSelM, 'm', 0, { minGen: 2 });
+def(['Lar_r16_rm16', 'Lar_r32_r32m16'], descQuery.larR, descQuery.larM, 'rm', 0, { minGen: 2 });
+def(['Lsl_r16_rm16', 'Lsl_r32_r32m16'], descQuery.lslR, descQuery.lslM, 'rm', 0, { minGen: 2 });
+def(['Verr_rm16', 'Verr_r32m16'], descQuery.verR, descQuery.verM, 'm', 0, { minGen: 2 });
+def(['Verw_rm16', 'Verw_r32m16'], descQuery.verR, descQuery.verM, 'm', 1, { minGen: 2 });
+def(['Arpl_rm16_r16', 'Arpl_r32m16_r32'], descQuery.arplR, descQuery.arplM, 'mr', 0, { minGen: 2 });
 def(['Str_rm16', 'Str_r32m16'], systemPm.storeSysSelR, systemPm.storeSysSelM, 'm', 1, { minGen: 2 });
 
 // --- system registers (what real mode can use; protected mode is not modelled yet) ----------------
