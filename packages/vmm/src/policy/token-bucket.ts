@@ -39,8 +39,8 @@ export class TokenBucket {
     return rest <= this.budget || (rest > this.size && this.budget >= 0);
   }
 
-  /** Takes `tokens` that `fits` just allowed: the one-time burst first, then the budget. */
-  private take(tokens: number): void {
+  /** Takes `tokens` that `fits` allowed at the same `now`: the one-time burst first, then the budget. */
+  take(tokens: number): void {
     if (tokens <= this.burst) {
       this.burst -= tokens;
     } else {
@@ -101,8 +101,8 @@ export class RateLimiter {
     const b = this.bytes;
     const o = this.ops;
     if ((b !== undefined && !b.fits(bytes, now)) || (o !== undefined && !o.fits(1, now))) return false;
-    b?.consume(bytes, now);
-    o?.consume(1, now);
+    b?.take(bytes);
+    o?.take(1);
     return true;
   }
 
