@@ -116,10 +116,14 @@ export class CpuCore {
   ldtrBase = 0;
   ldtrLimit = 0;
   tr = 0;
-  /** TR's hidden cache (loaded by LTR): the TSS's base, limit and whether it is a 32-bit TSS. */
+  /** TR's hidden cache (loaded by LTR): the TSS's base, limit and descriptor byte 5. */
   trBase = 0;
   trLimit = 0;
-  tr32 = true;
+  trAttr = 0x8b;
+  /** A 32-bit TSS (type 9/B) rather than a 16-bit one (1/3). */
+  get tr32(): boolean {
+    return (this.trAttr & 8) !== 0;
+  }
   /** Current privilege level: CS.RPL in protected mode, 0 in real mode. */
   cpl = 0;
   /** The descriptor last read by `fetchDescriptor` and its linear address (scratch, no allocation). */

@@ -86,4 +86,13 @@ describe('privilege levels: LTR, IRET to ring 3, inner-level interrupts through 
     expect(read32(m, 0x708)).toBe(0);
     expect(m.cpu.getState().ebp).toBe(0x70c);
   });
+
+  it('exposes the TR cache in the state API and validates it on the way in', () => {
+    const m = ring3Machine();
+    expect(m.cpu.getState().trCache).toEqual({ base: 0x13000, limit: 0x67, attributes: 0x8b });
+    expect(() => m.cpu.setState({ trCache: { attributes: 0x100 } })).toThrow(/trCache.attributes/);
+    m.cpu.setState({ trCache: { base: 0x14000 }, ldtrCache: { base: 0x15000, limit: 0xf } });
+    expect(m.cpu.getState().trCache.base).toBe(0x14000);
+    expect(m.cpu.getState().ldtrCache).toEqual({ base: 0x15000, limit: 0xf });
+  });
 });

@@ -48,7 +48,12 @@ export function resetCpu(cpu: CpuCore): void {
   cpu.idtrBase = 0;
   cpu.idtrLimit = 0x3ff;
   cpu.ldtr = 0;
+  cpu.ldtrBase = 0;
+  cpu.ldtrLimit = 0xffff;
   cpu.tr = 0;
+  cpu.trBase = 0;
+  cpu.trLimit = 0xffff;
+  cpu.trAttr = 0x8b;
   cpu.a20Mask = gen === 0 ? 0xfffff : gen === 2 ? 0xffffff : -1;
   cpu.halted = false;
   cpu.shadow = false;

@@ -16,6 +16,11 @@ export interface TableRegister {
   limit: number;
 }
 
+/** TR's hidden cache: the TSS's base, limit and descriptor byte 5 (type 89h/8Bh: 32-bit, 81h/83h: 16-bit). */
+export interface TaskRegisterCache extends TableRegister {
+  attributes: number;
+}
+
 /** Every register, flag and segment of the CPU as plain data (all numbers unsigned). */
 export interface CpuState {
   eax: number;
@@ -42,7 +47,10 @@ export interface CpuState {
   gdtr: TableRegister;
   idtr: TableRegister;
   ldtr: number;
+  /** LDTR's hidden cache, as LLDT loaded it. */
+  ldtrCache: TableRegister;
   tr: number;
+  trCache: TaskRegisterCache;
   /** The A20 gate: false wraps physical addresses at 1 MiB. */
   a20: boolean;
   halted: boolean;
@@ -51,7 +59,9 @@ export interface CpuState {
 }
 
 /** A partial state: each given field replaces the CPU's; segments may give just some fields. */
-export type CpuStatePatch = Partial<Omit<CpuState, 'es' | 'cs' | 'ss' | 'ds' | 'fs' | 'gs' | 'gdtr' | 'idtr'>> & {
+export type CpuStatePatch = Partial<Omit<CpuState, 'es' | 'cs' | 'ss' | 'ds' | 'fs' | 'gs' | 'gdtr' | 'idtr' | 'ldtrCache' | 'trCache'>> & {
+  ldtrCache?: Partial<TableRegister>;
+  trCache?: Partial<TaskRegisterCache>;
   es?: Partial<SegmentState>;
   cs?: Partial<SegmentState>;
   ss?: Partial<SegmentState>;
@@ -87,7 +97,9 @@ export function getCpuState(cpu: CpuCore): CpuState {
     gdtr: { base: cpu.gdtrBase >>> 0, limit: cpu.gdtrLimit },
     idtr: { base: cpu.idtrBase >>> 0, limit: cpu.idtrLimit },
     ldtr: cpu.ldtr,
+    ldtrCache: { base: cpu.ldtrBase >>> 0, limit: cpu.ldtrLimit >>> 0 },
     tr: cpu.tr,
+    trCache: { base: cpu.trBase >>> 0, limit: cpu.trLimit >>> 0, attributes: cpu.trAttr },
     a20: cpu.a20Mask !== 0xfffff,
     halted: cpu.halted,
     interruptShadow: cpu.shadow,
@@ -186,6 +198,28 @@ export function setCpuState(cpu: CpuCore, patch: CpuStatePatch): void {
   if (patch.tr !== undefined) {
     const v = num(patch.tr, 'tr', 0xffff);
     writes.push(() => (cpu.tr = v));
+  }
+  if (patch.ldtrCache !== undefined) {
+    const c = patch.ldtrCache;
+    if (typeof c !== 'object' || c === null) throw new CpuError('InvalidState', "state field 'ldtrCache' must be an object");
+    const base = c.base !== undefined ? num(c.base, 'ldtrCache.base', U32) : undefined;
+    const limit = c.limit !== undefined ? num(c.limit, 'ldtrCache.limit', U32) : undefined;
+    writes.push(() => {
+      if (base !== undefined) cpu.ldtrBase = base | 0;
+      if (limit !== undefined) cpu.ldtrLimit = limit;
+    });
+  }
+  if (patch.trCache !== undefined) {
+    const c = patch.trCache;
+    if (typeof c !== 'object' || c === null) throw new CpuError('InvalidState', "state field 'trCache' must be an object");
+    const base = c.base !== undefined ? num(c.base, 'trCache.base', U32) : undefined;
+    const limit = c.limit !== undefined ? num(c.limit, 'trCache.limit', U32) : undefined;
+    const attr = c.attributes !== undefined ? num(c.attributes, 'trCache.attributes', 0xff) : undefined;
+    writes.push(() => {
+      if (base !== undefined) cpu.trBase = base | 0;
+      if (limit !== undefined) cpu.trLimit = limit;
+      if (attr !== undefined) cpu.trAttr = attr;
+    });
   }
   if (patch.a20 !== undefined) {
     const on = patch.a20;

@@ -50,13 +50,13 @@ function lldt(cpu: Cpu, sel: number): void {
 function ltr(cpu: Cpu, sel: number): void {
   pmOnly(cpu, true);
   if ((sel & ~(SEL_RPL | SEL_TI)) === 0) cpu.raise(GP, 0);
-  const type = systemDescriptor(cpu, sel, TYPE_TSS16_AVAILABLE, TYPE_TSS32_AVAILABLE);
+  systemDescriptor(cpu, sel, TYPE_TSS16_AVAILABLE, TYPE_TSS32_AVAILABLE);
   cpu.descHi |= TSS_BUSY << 8;
   writeSystem8(cpu, (cpu.descAddr + 5) | 0, (cpu.descHi >>> 8) & 0xff);
   cpu.tr = sel;
   cpu.trBase = descBase(cpu.descLo, cpu.descHi);
   cpu.trLimit = descLimit(cpu.descLo, cpu.descHi);
-  cpu.tr32 = type === TYPE_TSS32_AVAILABLE;
+  cpu.trAttr = (cpu.descHi >>> 8) & 0xff;
 }
 
 export function lldtR(cpu: Cpu, op: Op): void {
