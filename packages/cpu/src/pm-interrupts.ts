@@ -189,7 +189,7 @@ function interruptToInner(cpu: CpuCore, sel: number, offset: number, dpl: number
 }
 
 /**
- * IRET/IRETD in protected mode to the same privilege level: pops EIP, CS, EFLAGS; IOPL changes
+ * IRET/IRETD in protected mode to the same or an outer privilege level: pops EIP, CS, EFLAGS; IOPL changes
  * only at CPL 0, IF only when CPL <= IOPL (6.12.1, IRET in vol. 2A).
  */
 export function iretProtected(cpu: CpuCore, op32: boolean): void {
@@ -208,7 +208,7 @@ export function iretProtected(cpu: CpuCore, op32: boolean): void {
     if (rpl === cpu.cpl) {
       loadCsProtected(cpu, sel, eip, true);
     } else {
-      iretToOuter(cpu, sel, eip, rpl, op32);
+      returnToOuter(cpu, sel, eip, rpl, op32);
     }
     writeFlags(cpu, f, mask);
   } catch (e) {
@@ -220,11 +220,18 @@ export function iretProtected(cpu: CpuCore, op32: boolean): void {
 /** Data segment registers a return to an outer level must not keep (5.8.6). */
 const DATA_SEGS = [ES, DS, FS, GS];
 
+/** RET imm16: drops `bytes` of parameters from the current stack. */
+function releaseStack(cpu: CpuCore, bytes: number): void {
+  if (cpu.stack32) cpu.regs[4] = (cpu.regs[4] + bytes) | 0;
+  else cpu.r16[8] = cpu.r16[8] + bytes;
+}
+
 /**
- * IRET to a less privileged level: SS:ESP are popped too and checked for the new CPL, and data
+ * IRET or RETF to a less privileged level: SS:ESP are popped too and checked for the new CPL, and data
  * segments the outer level may not use (DPL < CPL, unless conforming code) become null.
  */
-function iretToOuter(cpu: CpuCore, sel: number, eip: number, rpl: number, op32: boolean): void {
+export function returnToOuter(cpu: CpuCore, sel: number, eip: number, rpl: number, op32: boolean, release = 0): void {
+  if (release !== 0) releaseStack(cpu, release);
   const newEsp = op32 ? cpu.pop32() : cpu.pop16();
   const newSs = op32 ? cpu.pop32() & 0xffff : cpu.pop16();
   saveStack(cpu);
@@ -237,6 +244,7 @@ function iretToOuter(cpu: CpuCore, sel: number, eip: number, rpl: number, op32: 
     throw e;
   }
   cpu.regs[4] = cpu.stack32 ? newEsp : (cpu.regs[4] & ~0xffff) | (newEsp & 0xffff);
+  if (release !== 0) releaseStack(cpu, release);
   for (const seg of DATA_SEGS) {
     const attr = cpu.segAttr[seg];
     const conformingCode = (attr & (DESC_CODE | DESC_DC)) === (DESC_CODE | DESC_DC);

@@ -2,7 +2,7 @@ import { BR, CS, ECX, OFV } from '../cpu.js';
 import { condition, getOF, getZF, writeFlags } from '../flags.js';
 import type { Cpu } from '../interpreter.js';
 import { ea, type Op } from '../op.js';
-import { iretProtected } from '../pm-interrupts.js';
+import { iretProtected, returnToOuter } from '../pm-interrupts.js';
 import { loadCsProtected } from '../segment-load.js';
 import { getReg } from './regs.js';
 
@@ -153,6 +153,11 @@ function retFarPops(cpu: Cpu, op: Op): void {
   } else {
     ip = cpu.pop16();
     sel = cpu.pop16();
+  }
+  if (cpu.protectedMode && (sel & 3) > cpu.cpl) {
+    // RETF to an outer level: the parameters go from both stacks, SS:ESP are popped in between.
+    returnToOuter(cpu, sel, ip & ipMask(op), sel & 3, op.msb === 31, op.imm & 0xffff);
+    return;
   }
   releaseStack(cpu, op.imm & 0xffff);
   farJump(cpu, sel, ip, op, true);

@@ -113,8 +113,10 @@ export function scas(cpu: Cpu, op: Op): void {
   repeat(cpu, op, scasOnce, true);
 }
 export function ins(cpu: Cpu, op: Op): void {
+  cpu.checkIopl();
   repeat(cpu, op, insOnce, false);
 }
 export function outs(cpu: Cpu, op: Op): void {
+  cpu.checkIopl();
   repeat(cpu, op, outsOnce, false);
 }
