@@ -182,6 +182,21 @@ export class CpuCore {
     this.updateAccessPath();
   }
 
+  /**
+   * Sets CS's default size (`ipMask` 0xFFFF or -1). Decoded instructions depend on it and are cached
+   * by physical address only, so a change drops them all (a mode switch, not a per-jump cost).
+   */
+  setCodeSize(mask: number): void {
+    if (mask === this.ipMask) return;
+    this.ipMask = mask;
+    this.flushDecoded();
+  }
+
+  /** Drops every decoded instruction; the interpreter overrides it. */
+  flushDecoded(): void {
+    this.codePages.fill(0);
+  }
+
   /** Drops decoded code for one physical page; the interpreter overrides it. */
   invalidateCodePage(_page: number): void {
     this.codePages[_page] = 0;
@@ -220,7 +235,7 @@ export class CpuCore {
   loadSegReal(seg: number, sel: number): void {
     this.segSel[seg] = sel;
     this.segBase[seg] = (sel & 0xffff) << 4;
-    if (seg === CS) this.ipMask = 0xffff;
+    if (seg === CS) this.setCodeSize(0xffff);
   }
 
   // --- memory by segment:offset ---------------------------------------------------------------

@@ -194,6 +194,10 @@ export class Cpu extends CpuCore {
     }
   }
 
+  override flushDecoded(): void {
+    this.flushCodeCache();
+  }
+
   /** Drops every decoded instruction (mode changes, reset). */
   flushCodeCache(): void {
     for (const page of this.pages.keys()) this.codePages[page] = 0;

@@ -205,4 +205,16 @@ describe('paging through the Mmu', () => {
     expect(m.cpu.run(10)).toBe('halt');
     expect(m.cpu.getState().cr0 >>> 31).toBe(0);
   });
+
+  it('drops decoded instructions when CS switches between 16- and 32-bit code', () => {
+    // B8 34 12 00 00: MOV AX, 1234h + 2 bytes in 16-bit code, MOV EAX, 1234h in 32-bit code.
+    const m = testMachine('p6', [0xb8, 0x34, 0x12, 0x00, 0x00]);
+    m.cpu.setState({ eax: 0xffffffff });
+    m.cpu.step();
+    expect(m.cpu.getState().eip).toBe(3);
+    m.cpu.setState({ cr0: 0x11, eip: 0, cs: { selector: 0x08, base: 0x10000, limit: 0xffff, attributes: 0x409b } });
+    m.cpu.step();
+    expect(m.cpu.getState().eip).toBe(5);
+    expect(m.cpu.getState().eax).toBe(0x1234);
+  });
 });

@@ -93,6 +93,6 @@ export function loadCsProtected(cpu: CpuCore, sel: number, off: number, returnin
   if (off >>> 0 > descLimit(cpu.descLo, hi)) cpu.raise(GP, 0);
   markAccessed(cpu);
   fillCache(cpu, CS, (sel & ~SEL_RPL) | cpl);
-  cpu.ipMask = (cpu.segAttr[CS] & ATTR_DB) !== 0 ? -1 : 0xffff;
+  cpu.setCodeSize((cpu.segAttr[CS] & ATTR_DB) !== 0 ? -1 : 0xffff);
   cpu.eip = off & cpu.ipMask;
 }

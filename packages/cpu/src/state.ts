@@ -237,7 +237,7 @@ export function setCpuState(cpu: CpuCore, patch: CpuStatePatch): void {
     });
   }
   for (const w of writes) w();
-  cpu.ipMask = (cpu.segAttr[CS] & ATTR_DB) !== 0 ? -1 : 0xffff;
+  cpu.setCodeSize((cpu.segAttr[CS] & ATTR_DB) !== 0 ? -1 : 0xffff);
   cpu.stack32 = (cpu.segAttr[SS] & ATTR_DB) !== 0;
   cpu.onStateLoaded();
 }
