@@ -94,7 +94,7 @@ export function interruptProtected(cpu: CpuCore, vector: number, returnEip: numb
 }
 
 /** #TS (6.15, interrupt 10). */
-const TS = 10;
+export const TS = 10;
 
 /** The SS saved and restored around a stack switch that may fault half-way. */
 interface SavedStack {
@@ -108,7 +108,7 @@ interface SavedStack {
 }
 const saved: SavedStack = { sel: 0, base: 0, limit: 0, attr: 0, esp: 0, stack32: false, cpl: 0 };
 
-function saveStack(cpu: CpuCore): void {
+export function saveStack(cpu: CpuCore): void {
   saved.sel = cpu.segSel[SS];
   saved.base = cpu.segBase[SS];
   saved.limit = cpu.segLimit[SS];
@@ -117,7 +117,7 @@ function saveStack(cpu: CpuCore): void {
   saved.stack32 = cpu.stack32;
   saved.cpl = cpu.cpl;
 }
-function restoreStack(cpu: CpuCore): void {
+export function restoreStack(cpu: CpuCore): void {
   cpu.segSel[SS] = saved.sel;
   cpu.segBase[SS] = saved.base;
   cpu.segLimit[SS] = saved.limit;
@@ -131,7 +131,7 @@ function restoreStack(cpu: CpuCore): void {
  * Checks the stack segment `sel` for privilege level `cpl` (6.12.1: RPL = DPL = CPL, writable data,
  * present) and loads it; `gpVector` is #TS for a TSS stack, #GP for an IRET's.
  */
-function loadStackFor(cpu: CpuCore, sel: number, cpl: number, gpVector: number, ext: number): void {
+export function loadStackFor(cpu: CpuCore, sel: number, cpl: number, gpVector: number, ext: number): void {
   const code = (sel & ~SEL_RPL) | ext;
   if ((sel & ~SEL_RPL) === 0 && (sel & 4) === 0) cpu.raise(gpVector, ext);
   if (!fetchDescriptor(cpu, sel)) cpu.raise(gpVector, code);

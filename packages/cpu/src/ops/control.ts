@@ -3,6 +3,7 @@ import { condition, getOF, getZF, writeFlags } from '../flags.js';
 import type { Cpu } from '../interpreter.js';
 import { ea, type Op } from '../op.js';
 import { iretProtected, returnToOuter } from '../pm-interrupts.js';
+import { viaCallGate } from '../call-gates.js';
 import { loadCsProtected } from '../segment-load.js';
 import { getReg } from './regs.js';
 
@@ -70,6 +71,7 @@ export function callNearM(cpu: Cpu, op: Op): void {
 /** Far transfers in real mode: CS = selector (base = selector * 16), EIP = offset. */
 function farJump(cpu: Cpu, sel: number, off: number, op: Op, returning = false): void {
   if (cpu.protectedMode) {
+    if (!returning && viaCallGate(cpu, sel, false, 0)) return;
     loadCsProtected(cpu, sel, off & ipMask(op), returning);
     return;
   }
@@ -100,6 +102,7 @@ function pushCsIp(cpu: Cpu, op: Op): void {
 }
 /** Pushes the return address, then transfers; a fault on the target leaves ESP as it was. */
 function callFar(cpu: Cpu, sel: number, off: number, op: Op): void {
+  if (cpu.protectedMode && viaCallGate(cpu, sel, true, cpu.eip)) return;
   const sp = cpu.regs[4];
   pushCsIp(cpu, op);
   if (!cpu.protectedMode) {
