@@ -1,7 +1,7 @@
 import type { AllocationExtent, BlockDevice } from './block-device.js';
 import { checkRange, coalesceExtents } from './block-device.js';
 import { SerialQueue } from './serial-queue.js';
-import { readBacking } from './backing.js';
+import { readBacking, requireOpenedBacking } from './backing.js';
 import { isAllZero } from './byte-fields.js';
 import { StorageError } from './errors.js';
 import type { HostFile } from './host-file.js';
@@ -338,9 +338,7 @@ export class VhdxImage implements ImageDevice {
 
   /** Writes may need the parent's data (partial sectors or grains); without it they are refused. */
   private needBacking(what: string): void {
-    if (this.backingFile !== undefined && this.backing === undefined) {
-      throw new StorageError('BackingChain', `${this.file.path}: ${what} needs the backing image ${this.backingFile}, which was not opened`);
-    }
+    requireOpenedBacking(this.file.path, this.backingFile, this.backing, what);
   }
 
   private async writeNow(offset: number, data: Uint8Array): Promise<void> {
