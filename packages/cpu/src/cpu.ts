@@ -1,10 +1,12 @@
 import { NO_INTERRUPTS, NO_IO, type InterruptSource, type IoPorts, type PhysicalMemory } from './bus.js';
 import { CpuError } from './errors.js';
-import { AC, IF, NT, RF, TF, readFlags } from './flags.js';
+import { AC, IF, NT, RF, TF, VM, readFlags } from './flags.js';
 import { cpuModel, type CpuModel, type CpuModelName } from './models.js';
 import { CR0_PG, Mmu, PhysicalMemory as MmuPhysicalMemory } from '@tsvm/mmu';
 import { PagedMemory, raisePageFault, syncPagingContext } from './paging.js';
+import { Fpu } from './fpu/fpu.js';
 import { loadDataSegProtected } from './segment-load.js';
+import { ModelSpecificRegisters, type ApicBaseMsr } from './msr.js';
 
 /** Segment registers in encoding order. */
 export const ES = 0;
@@ -56,6 +58,14 @@ export interface CpuOptions {
   memory: PhysicalMemory;
   io?: IoPorts;
   interrupts?: InterruptSource;
+  /**
+   * The time-stamp counter's source: ticks since power-on given the instructions retired since reset
+   * (RDTSC reads it plus the offset WRMSR sets). Called on every RDTSC, so keep it cheap. Default: the
+   * retired-instruction count, one tick per instruction.
+   */
+  timeStampCounter?: (instructions: number) => number;
+  /** The local APIC behind IA32_APIC_BASE and the CPUID APIC bit (P6); none: the MSR reads 0. */
+  apic?: ApicBaseMsr;
 }
 
 /**
@@ -107,6 +117,8 @@ export class CpuCore {
   cr3 = 0;
   cr4 = 0;
   readonly dr = new Int32Array(8);
+  /** The x87 unit (src/fpu). */
+  readonly fpu = new Fpu();
   gdtrBase = 0;
   gdtrLimit = 0xffff;
   idtrBase = 0;
@@ -147,6 +159,8 @@ export class CpuCore {
   /** Instructions retired since reset. */
   instructions = 0;
   readonly fault = new GuestFault('guest fault');
+  /** RDMSR/WRMSR/RDTSC state (msr.ts). */
+  readonly msr: ModelSpecificRegisters;
 
   /** 1 for every physical 4 KiB page holding decoded instructions (see interpreter.ts). */
   readonly codePages = new Uint8Array(1 << 20);
@@ -162,6 +176,12 @@ export class CpuCore {
     this.paged = this.mmu !== null ? new PagedMemory(this, this.mmu) : null;
     this.io = options.io ?? NO_IO;
     this.interrupts = options.interrupts ?? NO_INTERRUPTS;
+    const tscSource = options.timeStampCounter;
+    if (tscSource !== undefined && typeof tscSource !== 'function') {
+      throw new CpuError('InvalidArgument', 'CpuOptions.timeStampCounter must be a function (instructions) => ticks');
+    }
+    this.msr = new ModelSpecificRegisters(this.model, tscSource !== undefined ? () => tscSource(this.instructions) : () => this.instructions);
+    if (options.apic !== undefined) this.msr.apic = options.apic;
     this.a20Mask = this.model.generation === 0 ? 0xfffff : -1;
     this.addrMask = this.a20Mask;
   }
@@ -176,7 +196,7 @@ export class CpuCore {
   /** Called after the state API changed registers; the interpreter drops what depends on the mode. */
   onStateLoaded(): void {
     this.halted = this.halted && !this.shutdown;
-    this.cpl = (this.cr0 & 1) !== 0 ? this.segSel[CS] & 3 : 0;
+    this.cpl = (this.cr0 & 1) === 0 ? 0 : (this.flags & VM) !== 0 ? 3 : this.segSel[CS] & 3;
     syncPagingContext(this);
     this.mmu?.setCpl(this.cpl);
     this.updateAccessPath();
@@ -204,14 +224,14 @@ export class CpuCore {
 
   // --- segments -------------------------------------------------------------------------------
 
-  /** True with CR0.PE set (virtual-8086 mode is not implemented yet). */
+  /** True when protected-mode segmentation applies: CR0.PE set and not in virtual-8086 mode (EFLAGS.VM). */
   get protectedMode(): boolean {
-    return (this.cr0 & 1) !== 0;
+    return (this.cr0 & 1) !== 0 && (this.flags & VM) === 0;
   }
 
-  /** Loads a data or stack segment register the way the current mode does. */
+  /** Loads a data or stack segment register the way the current mode does (v86 mode: real-mode style). */
   loadSeg(seg: number, sel: number): void {
-    if ((this.cr0 & 1) !== 0) loadDataSegProtected(this, seg, sel);
+    if ((this.cr0 & 1) !== 0 && (this.flags & VM) === 0) loadDataSegProtected(this, seg, sel);
     else this.loadSegReal(seg, sel);
   }
 

@@ -168,7 +168,7 @@ export class Cpu extends CpuCore {
    */
   private deliver(vector: number, returnIp: number, isFault: boolean, errorCode = -1, soft = false): void {
     try {
-      if (this.protectedMode) interruptProtected(this, vector, returnIp, errorCode, soft);
+      if ((this.cr0 & 1) !== 0) interruptProtected(this, vector, returnIp, errorCode, soft);
       else this.interruptReal(vector, returnIp);
     } catch (e) {
       if (!(e instanceof GuestFault)) throw e;
@@ -176,7 +176,7 @@ export class Cpu extends CpuCore {
       // delivering an interrupt is delivered itself (it reports the interrupted instruction).
       if (vector === 8) this.enterShutdown();
       else if (isFault) this.deliver(8, returnIp, true, 0);
-      else if (this.protectedMode) this.deliver(this.fault.vector, soft ? this.opEip : returnIp, true, this.fault.errorCode);
+      else if ((this.cr0 & 1) !== 0) this.deliver(this.fault.vector, soft ? this.opEip : returnIp, true, this.fault.errorCode);
       else this.enterShutdown();
     }
   }

@@ -3,7 +3,8 @@
  * and IRET back. Implemented: 16- and 32-bit interrupt and trap gates to a code segment at the
  * current privilege level (or a conforming one) or to an inner level with the stack switch through
  * the TSS, with the error code pushed for the exceptions that have one; IRET to the same or an outer
- * level. Not yet: task gates and IRET with NT set (task return); those raise #GP.
+ * level; task gates (task-switch.ts) and delivery from v86 mode (v86.ts). IRET with NT set returns to
+ * the previous task, IRETD at CPL 0 with VM in the popped EFLAGS enters v86 mode.
  */
 import { CS, DS, ES, FS, GP, GS, SS, SSF, type CpuCore } from './cpu.js';
 import {
@@ -23,8 +24,11 @@ import {
 import { IF, IOPL, NT, RF, TF, VM, readFlags, writeFlags } from './flags.js';
 
 import { NP, fillCache, loadCsProtected } from './segment-load.js';
+import { interruptViaTaskGate, iretTaskReturn } from './task-switch.js';
+import { interruptFromV86, iretInV86, iretToV86 } from './v86.js';
 
 /** Gate types (descriptor byte 5, low 5 bits, S = 0). */
+const GATE_TASK = 0x05;
 const GATE_INT16 = 0x06;
 const GATE_TRAP16 = 0x07;
 const GATE_INT32 = 0x0e;
@@ -46,10 +50,14 @@ export function interruptProtected(cpu: CpuCore, vector: number, returnEip: numb
   const lo = readSystem32(cpu, addr);
   const hi = readSystem32(cpu, (addr + 4) | 0);
   const type = (hi >>> 8) & 0x1f;
-  if (type !== GATE_INT16 && type !== GATE_TRAP16 && type !== GATE_INT32 && type !== GATE_TRAP32) cpu.raise(GP, idtCode);
+  if (type !== GATE_INT16 && type !== GATE_TRAP16 && type !== GATE_INT32 && type !== GATE_TRAP32 && type !== GATE_TASK) cpu.raise(GP, idtCode);
   if (soft && descDpl(hi) < cpu.cpl) cpu.raise(GP, idtCode);
   if ((hi & (DESC_PRESENT << 8)) === 0) cpu.raise(NP, idtCode);
   const sel = lo >>> 16;
+  if (type === GATE_TASK) {
+    interruptViaTaskGate(cpu, sel, returnEip, errorCode, ext);
+    return;
+  }
   const gate32 = (type & 8) !== 0;
   const offset = gate32 ? (lo & 0xffff) | (hi & 0xffff0000) : lo & 0xffff;
 
@@ -61,6 +69,13 @@ export function interruptProtected(cpu: CpuCore, vector: number, returnEip: numb
   const dpl = descDpl(chi);
   if ((ctype & (DESC_S | DESC_CODE)) !== (DESC_S | DESC_CODE) || dpl > cpu.cpl) cpu.raise(GP, selCode);
   if ((chi & (DESC_PRESENT << 8)) === 0) cpu.raise(NP, selCode);
+  if ((cpu.flags & VM) !== 0) {
+    // From v86 mode only to a non-conforming ring-0 segment (6.12.1.2).
+    if ((ctype & DESC_DC) !== 0 || dpl !== 0) cpu.raise(GP, selCode);
+    if (offset >>> 0 > descLimit(cpu.descLo, chi)) cpu.raise(GP, ext);
+    interruptFromV86(cpu, sel, offset, type, returnEip, errorCode, ext);
+    return;
+  }
   if (offset >>> 0 > descLimit(cpu.descLo, chi)) cpu.raise(GP, ext);
   if ((ctype & DESC_DC) === 0 && dpl < cpu.cpl) {
     interruptToInner(cpu, sel, offset, dpl, type, returnEip, errorCode, ext);
@@ -193,12 +208,23 @@ function interruptToInner(cpu: CpuCore, sel: number, offset: number, dpl: number
  * only at CPL 0, IF only when CPL <= IOPL (6.12.1, IRET in vol. 2A).
  */
 export function iretProtected(cpu: CpuCore, op32: boolean): void {
-  if ((readFlags(cpu) & NT) !== 0) cpu.raise(GP, 0); // task return: not yet
+  if ((cpu.flags & VM) !== 0) {
+    iretInV86(cpu, op32);
+    return;
+  }
+  if ((cpu.flags & NT) !== 0) {
+    iretTaskReturn(cpu, cpu.eip);
+    return;
+  }
   const sp = cpu.regs[4];
   try {
     const eip = op32 ? cpu.pop32() : cpu.pop16();
     const sel = op32 ? cpu.pop32() & 0xffff : cpu.pop16();
     const f = op32 ? cpu.pop32() : cpu.pop16();
+    if (op32 && (f & VM) !== 0 && cpu.cpl === 0) {
+      iretToV86(cpu, eip, sel, f);
+      return;
+    }
     const iopl = (readFlags(cpu) & IOPL) >>> 12;
     let mask = (op32 ? cpu.model.flagsWritable : cpu.model.flagsWritable & 0xffff) & ~VM;
     if (cpu.cpl !== 0) mask &= ~IOPL;

@@ -10,7 +10,7 @@ function gate(m: TestMachine, vector: number, offset: number, type: number): voi
 
 /*
  * GDT at 12000h: 08h ring-0 code32 (base 10000h), 10h ring-0 flat data, 18h ring-3 code32 (base
- * 10000h), 20h ring-3 flat data, 28h 32-bit TSS at 13000h (SS0:ESP0 = 10h:90000h).
+ * 10000h), 20h ring-3 flat data, 28h 32-bit TSS at 13000h (SS0:ESP0 = 10h:90000h, no I/O bitmap).
  *
  * ring 0 at 0:    mov ax, 28h / ltr ax / str ecx / push 23h / push 80000h / push 2 / push 1Bh /
  *                 push 100h / iretd                                  ; to ring 3
@@ -36,6 +36,7 @@ function ring3Machine(kernel = IRET_KERNEL, user = USER, setup?: (m: TestMachine
   m.poke(0x12020, [0xff, 0xff, 0x00, 0x00, 0x00, 0xf2, 0xcf, 0x00]);
   m.poke(0x12028, [0x67, 0x00, 0x00, 0x30, 0x01, 0x89, 0x00, 0x00]);
   m.poke(0x13004, [0x00, 0x00, 0x09, 0x00, 0x10, 0x00]);
+  m.poke(0x13066, [0x68, 0x00]); // I/O map base past the limit: no port allowed above IOPL
   gate(m, 13, 0x200, 0x8e);
   gate(m, 0x80, 0x300, 0xee);
   gate(m, 0x81, 0x300, 0x8e);

@@ -1,10 +1,12 @@
-import { BR, CS, ECX, OFV } from '../cpu.js';
-import { condition, getOF, getZF, writeFlags } from '../flags.js';
+import { Code } from '@tsvm/x86-decoder';
+import { BR, CS, ECX, GP, OFV } from '../cpu.js';
+import { VM, condition, getOF, getZF, writeFlags } from '../flags.js';
 import type { Cpu } from '../interpreter.js';
 import { ea, type Op } from '../op.js';
 import { iretProtected, returnToOuter } from '../pm-interrupts.js';
 import { viaCallGate } from '../call-gates.js';
 import { loadCsProtected } from '../segment-load.js';
+import { viaTask } from '../task-switch.js';
 import { getReg } from './regs.js';
 
 /** The operand-size mask a near branch target is truncated to. */
@@ -71,7 +73,7 @@ export function callNearM(cpu: Cpu, op: Op): void {
 /** Far transfers in real mode: CS = selector (base = selector * 16), EIP = offset. */
 function farJump(cpu: Cpu, sel: number, off: number, op: Op, returning = false): void {
   if (cpu.protectedMode) {
-    if (!returning && viaCallGate(cpu, sel, false, 0)) return;
+    if (!returning && (viaTask(cpu, sel, false, cpu.eip) || viaCallGate(cpu, sel, false, 0))) return;
     loadCsProtected(cpu, sel, off & ipMask(op), returning);
     return;
   }
@@ -102,7 +104,7 @@ function pushCsIp(cpu: Cpu, op: Op): void {
 }
 /** Pushes the return address, then transfers; a fault on the target leaves ESP as it was. */
 function callFar(cpu: Cpu, sel: number, off: number, op: Op): void {
-  if (cpu.protectedMode && viaCallGate(cpu, sel, true, cpu.eip)) return;
+  if (cpu.protectedMode && (viaTask(cpu, sel, true, cpu.eip) || viaCallGate(cpu, sel, true, cpu.eip))) return;
   const sp = cpu.regs[4];
   pushCsIp(cpu, op);
   if (!cpu.protectedMode) {
@@ -166,9 +168,9 @@ function retFarPops(cpu: Cpu, op: Op): void {
   farJump(cpu, sel, ip, op, true);
 }
 
-/** IRET/IRETD in real mode. */
+/** IRET/IRETD: real mode here; protected and v86 mode in pm-interrupts.ts. */
 export function iret(cpu: Cpu, op: Op): void {
-  if (cpu.protectedMode) {
+  if ((cpu.cr0 & 1) !== 0) {
     iretProtected(cpu, op.msb === 31);
     return;
   }
@@ -188,8 +190,12 @@ export function iret(cpu: Cpu, op: Op): void {
   writeFlags(cpu, f, op.msb === 31 ? cpu.model.flagsWritable : cpu.model.flagsWritable & 0xffff);
 }
 
-/** INT imm8 (`imm`), INT3 (vector 3 in `imm`). */
+/**
+ * INT imm8 (`imm`), INT3 (vector 3 in `imm`). In v86 mode INT n (CD ib, not INT3) needs IOPL 3, else
+ * #GP(0) (20.3.3, without the CR4.VME extensions).
+ */
 export function intN(cpu: Cpu, op: Op): void {
+  if ((cpu.flags & VM) !== 0 && ((cpu.flags >>> 12) & 3) < 3 && op.code === Code.Int_imm8) cpu.raise(GP, 0);
   cpu.softwareInterrupt(op.imm & 0xff);
 }
 /** INTO: INT 4 when OF is set. */

@@ -2,6 +2,7 @@ import { ECX, EDI, EDX, ES, ESI } from '../cpu.js';
 import { DF, getZF } from '../flags.js';
 import type { Cpu } from '../interpreter.js';
 import type { Op } from '../op.js';
+import { checkIoAccess } from '../io-permission.js';
 import { alu, ALU_CMP } from './arith.js';
 import { getReg, setReg } from './regs.js';
 
@@ -113,10 +114,10 @@ export function scas(cpu: Cpu, op: Op): void {
   repeat(cpu, op, scasOnce, true);
 }
 export function ins(cpu: Cpu, op: Op): void {
-  cpu.checkIopl();
+  checkIoAccess(cpu, cpu.r16[EDX << 1], (op.msb + 1) >>> 3);
   repeat(cpu, op, insOnce, false);
 }
 export function outs(cpu: Cpu, op: Op): void {
-  cpu.checkIopl();
+  checkIoAccess(cpu, cpu.r16[EDX << 1], (op.msb + 1) >>> 3);
   repeat(cpu, op, outsOnce, false);
 }

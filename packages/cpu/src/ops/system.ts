@@ -2,6 +2,7 @@ import { EAX, EBX, ECX, EDX, GP } from '../cpu.js';
 import { CF, DF, IF, materializeFlags } from '../flags.js';
 import type { Cpu } from '../interpreter.js';
 import type { Op } from '../op.js';
+import { checkIoAccess } from '../io-permission.js';
 
 export function nop(): void {
   // deliberately empty: NOP, WAIT without an FPU, the 8086's ESC without a coprocessor, hint NOPs
@@ -36,8 +37,8 @@ export function flagOp(cpu: Cpu, op: Op): void {
 
 /** IN AL/AX/EAX, imm8 (`ext` 0) or DX (`ext` 1). */
 export function inPort(cpu: Cpu, op: Op): void {
-  cpu.checkIopl();
   const port = op.ext !== 0 ? cpu.r16[EDX << 1] : op.imm & 0xff;
+  checkIoAccess(cpu, port, (op.msb + 1) >>> 3);
   if (op.msb === 7) cpu.r8[0] = cpu.io.in8(port);
   else if (op.msb === 15) cpu.r16[0] = cpu.io.in16(port);
   else cpu.regs[EAX] = cpu.io.in32(port);
@@ -45,8 +46,8 @@ export function inPort(cpu: Cpu, op: Op): void {
 
 /** OUT imm8/DX, AL/AX/EAX. */
 export function outPort(cpu: Cpu, op: Op): void {
-  cpu.checkIopl();
   const port = op.ext !== 0 ? cpu.r16[EDX << 1] : op.imm & 0xff;
+  checkIoAccess(cpu, port, (op.msb + 1) >>> 3);
   if (op.msb === 7) cpu.io.out8(port, cpu.r8[0]);
   else if (op.msb === 15) cpu.io.out16(port, cpu.r16[0]);
   else cpu.io.out32(port, cpu.regs[EAX] >>> 0);
