@@ -39,6 +39,25 @@ describe('NodeHostFile', () => {
   });
 });
 
+describe('NodeHostFile cache modes', () => {
+  it('keeps writes readable whether flush syncs (writeback) or not (unsafe)', async () => {
+    for (const cache of ['writeback', 'unsafe'] as const) {
+      const path = join(dir, `cache-${cache}.bin`);
+      const f = await NodeHostFile.create(path, { cache });
+      expect(f.cache).toBe(cache);
+      await f.write(4096, new Uint8Array([1, 2, 3]));
+      await f.flush();
+      await f.close();
+      const g = await NodeHostFile.open(path, { readOnly: true });
+      expect(g.cache).toBe('writeback');
+      const b = new Uint8Array(3);
+      expect(await g.read(4096, b)).toBe(3);
+      expect([...b]).toEqual([1, 2, 3]);
+      await g.close();
+    }
+  });
+});
+
 describe('MemoryHostFile', () => {
   it('behaves like a file: short reads at the end, zero-filled growth', async () => {
     const f = new MemoryHostFile('m', new Uint8Array([9, 9]));

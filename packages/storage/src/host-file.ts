@@ -52,6 +52,17 @@ function checkPosition(path: string, position: number, length: number, what: str
   }
 }
 
+/**
+ * How a writer's `flush()` reaches the disk, named as qemu-img's `-t` cache modes:
+ * - `writeback`: `flush()` is fdatasync (the default);
+ * - `unsafe`: `flush()` does nothing, the host writes the data back when it likes. What
+ *   `qemu-img convert` uses for its output by default: a crash during the run loses the output,
+ *   which is then simply made again.
+ */
+export type CacheMode = 'writeback' | 'unsafe';
+
+export const CACHE_MODES: readonly CacheMode[] = ['writeback', 'unsafe'];
+
 /** A `HostFile` on Node's file system. */
 export class NodeHostFile implements HostFile {
   private closed = false;
@@ -60,10 +71,11 @@ export class NodeHostFile implements HostFile {
     readonly path: string,
     readonly readOnly: boolean,
     private readonly handle: FileHandle,
+    readonly cache: CacheMode,
   ) {}
 
   /** Open an existing file; `readOnly: false` opens it for reading and writing. */
-  static async open(path: string, options: { readOnly: boolean }): Promise<NodeHostFile> {
+  static async open(path: string, options: { readOnly: boolean; cache?: CacheMode }): Promise<NodeHostFile> {
     try {
       const handle = await fsp.open(path, options.readOnly ? constants.O_RDONLY : constants.O_RDWR);
       const st = await handle.stat();
@@ -71,7 +83,7 @@ export class NodeHostFile implements HostFile {
         await handle.close();
         throw new StorageError('InvalidArgument', `${path} is a directory, not an image file`);
       }
-      return new NodeHostFile(path, options.readOnly, handle);
+      return new NodeHostFile(path, options.readOnly, handle, options.cache ?? 'writeback');
     } catch (err) {
       if (err instanceof StorageError) throw err;
       throw ioError(path, 'cannot open', err);
@@ -79,10 +91,10 @@ export class NodeHostFile implements HostFile {
   }
 
   /** Create (or, with `overwrite`, truncate) a file for reading and writing. */
-  static async create(path: string, options: { overwrite?: boolean } = {}): Promise<NodeHostFile> {
+  static async create(path: string, options: { overwrite?: boolean; cache?: CacheMode } = {}): Promise<NodeHostFile> {
     const flags = constants.O_RDWR | constants.O_CREAT | (options.overwrite === false ? constants.O_EXCL : constants.O_TRUNC);
     try {
-      return new NodeHostFile(path, false, await fsp.open(path, flags, 0o644));
+      return new NodeHostFile(path, false, await fsp.open(path, flags, 0o644), options.cache ?? 'writeback');
     } catch (err) {
       throw ioError(path, 'cannot create', err);
     }
@@ -154,7 +166,7 @@ export class NodeHostFile implements HostFile {
 
   async flush(): Promise<void> {
     this.live('flush');
-    if (this.readOnly) return;
+    if (this.readOnly || this.cache === 'unsafe') return;
     try {
       await this.handle.datasync();
     } catch (err) {

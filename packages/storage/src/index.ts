@@ -9,7 +9,7 @@ export {
   writeSectors,
 } from './block-device.js';
 export { MemoryBlockDevice } from './memory-device.js';
-export { type HostFile, MemoryHostFile, NodeHostFile, readExact } from './host-file.js';
+export { CACHE_MODES, type CacheMode, type HostFile, MemoryHostFile, NodeHostFile, readExact } from './host-file.js';
 export {
   type CheckReport,
   type CreateOptions,

@@ -4,7 +4,7 @@ import type { BlockDevice } from './block-device.js';
 import { StorageError } from './errors.js';
 import type { FormatRegistry } from './format-registry.js';
 import { FORMATS } from './formats.js';
-import type { HostFile } from './host-file.js';
+import type { CacheMode, HostFile } from './host-file.js';
 import { NodeHostFile } from './host-file.js';
 import type { ImageDevice, OpenContext } from './image-format.js';
 
@@ -20,6 +20,8 @@ export interface OpenImageOptions {
   backing?: boolean;
   registry?: FormatRegistry;
   maxChainDepth?: number;
+  /** How `flush()` reaches the disk (qemu-img's `-t`): `writeback` (default) or `unsafe` (no fdatasync). */
+  cache?: CacheMode;
 }
 
 /**
@@ -35,8 +37,8 @@ export function resolveRelative(imagePath: string, name: string): string {
   return isAbsolute(name) ? name : resolve(dirname(imagePath), name);
 }
 
-async function openHostFile(path: string, options: { readOnly: boolean; create?: boolean }): Promise<HostFile> {
-  return options.create === true ? NodeHostFile.create(path) : NodeHostFile.open(path, { readOnly: options.readOnly });
+async function openHostFile(path: string, options: { readOnly: boolean; create?: boolean }, cache?: CacheMode): Promise<HostFile> {
+  return options.create === true ? NodeHostFile.create(path, { cache }) : NodeHostFile.open(path, { readOnly: options.readOnly, cache });
 }
 
 /**
@@ -66,13 +68,13 @@ export async function openImage(path: string, options: OpenImageOptions = {}): P
     }
     if (seen.has(real)) throw new StorageError('BackingChain', `${at}: backing chain loops back to ${real}`);
     const nextSeen = new Set(seen).add(real);
-    const file = await NodeHostFile.open(at, { readOnly });
+    const file = await NodeHostFile.open(at, { readOnly, cache: options.cache });
     try {
       const driver = format === undefined ? await registry.detectFile(file) : registry.get(format);
       const context: OpenContext = {
         readOnly,
         path: at,
-        openFile: (name, o) => openHostFile(resolveRelative(at, name), o),
+        openFile: (name, o) => openHostFile(resolveRelative(at, name), o, options.cache),
         openBacking: async (name, backingFormat): Promise<BlockDevice | undefined> => {
           if (!withBacking) return undefined;
           return openAt(resolveRelative(at, name), backingFormat, true, depth + 1, nextSeen);

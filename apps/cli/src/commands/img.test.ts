@@ -30,6 +30,17 @@ describe('tsvm img (without qemu-img)', () => {
     expect((await img('create', '-f', 'qcow2')).code).toBe(2);
     expect((await img('info', '--output', 'xml', 'x')).code).toBe(2);
     expect((await img('check', '--bogus', 'x')).code).toBe(2);
+    const none = await img('convert', '-t', 'none', '-O', 'raw', 'x', 'y');
+    expect(none.code).toBe(2);
+    expect(none.err).toContain("cache mode 'none' is not supported");
+  });
+
+  it('converts with either cache mode for the output', async () => {
+    writeFileSync(join(dir, 'cache.raw'), new Uint8Array(256 << 10).map((_, i) => (i * 7) & 0xff));
+    for (const mode of ['unsafe', 'writeback']) {
+      expect((await img('convert', '-t', mode, '-O', 'qcow2', 'cache.raw', `cache-${mode}.qcow2`)).code).toBe(0);
+      expect((await img('compare', 'cache.raw', `cache-${mode}.qcow2`)).code).toBe(0);
+    }
   });
 
   it('creates, writes through convert, compares and resizes', async () => {

@@ -3,10 +3,10 @@ import { commitImage, openImage, resolveRelative } from '@tsvm/storage';
 import type { CliIo } from '../../command.js';
 import { CliError } from '../../errors.js';
 import { last, parseArgs, positionals } from './args.js';
-import { hostPath, withImage } from './common.js';
+import { cacheArg, hostPath, withImage } from './common.js';
 import { progressPrinter } from './output.js';
 
-export const COMMIT_HELP = 'commit [-q] [-f fmt] [-b base] [-d] [-p] filename';
+export const COMMIT_HELP = 'commit [-q] [-f fmt] [-t cache] [-b base] [-d] [-p] filename';
 
 /** `tsvm img commit`: write the image's data into its backing file (or `-b base` further down), then empty it unless `-d` or `-b`. */
 export async function imgCommit(args: string[], io: CliIo): Promise<number> {
@@ -14,7 +14,8 @@ export async function imgCommit(args: string[], io: CliIo): Promise<number> {
   const [file] = positionals(p, ['filename']);
   const baseArg = last(p, '-b');
   const keep = p.flags.has('-d') || baseArg !== undefined;
-  return withImage(io, file, { format: last(p, '-f'), readOnly: keep }, async (top) => {
+  const cache = cacheArg(last(p, '-t'), 'writeback');
+  return withImage(io, file, { format: last(p, '-f'), readOnly: keep, cache }, async (top) => {
     if (top.backingFile === undefined) throw new CliError('Usage', `image '${file}' does not have a backing file`);
     // Find the base layer: the direct backing file, or the one `-b` names, and its depth.
     const layers: { path: string; format: string | undefined }[] = [];
@@ -34,7 +35,7 @@ export async function imgCommit(args: string[], io: CliIo): Promise<number> {
     if (wanted < 0) throw new CliError('Usage', `'${baseArg}' is not in the backing chain of '${file}'`);
     const base = layers[wanted];
     const progress = progressPrinter(io, p.flags.has('-p') && !p.flags.has('-q'));
-    const target = await openImage(base.path, { format: base.format, readOnly: false, backing: false });
+    const target = await openImage(base.path, { format: base.format, readOnly: false, backing: false, cache });
     try {
       await commitImage(top, target, wanted + 1, progress);
     } finally {

@@ -2,10 +2,10 @@ import { openImage, rebaseImage, resolveRelative } from '@tsvm/storage';
 import type { CliIo } from '../../command.js';
 import { CliError } from '../../errors.js';
 import { last, parseArgs, positionals } from './args.js';
-import { withImage } from './common.js';
+import { cacheArg, withImage } from './common.js';
 import { progressPrinter } from './output.js';
 
-export const REBASE_HELP = 'rebase [-f fmt] [-p] [-q] [-u] [-U] -b backing_file [-F backing_fmt] filename';
+export const REBASE_HELP = 'rebase [-f fmt] [-t cache] [-p] [-q] [-u] [-U] -b backing_file [-F backing_fmt] filename';
 
 /** `tsvm img rebase`: safe by default (content kept), `-u` only rewrites the name. */
 export async function imgRebase(args: string[], io: CliIo): Promise<number> {
@@ -15,7 +15,8 @@ export async function imgRebase(args: string[], io: CliIo): Promise<number> {
   if (backing === undefined) throw new CliError('Usage', '-b backing_file is required (use -b "" to remove the backing file)');
   const name = backing === '' ? undefined : backing;
   const unsafe = p.flags.has('-u');
-  return withImage(io, file, { format: last(p, '-f'), readOnly: false, backing: !unsafe }, async (dev) => {
+  const cache = cacheArg(last(p, '-t'), 'writeback');
+  return withImage(io, file, { format: last(p, '-f'), readOnly: false, backing: !unsafe, cache }, async (dev) => {
     if (dev.setBackingFile === undefined) throw new CliError('Usage', `the ${dev.format} format has no backing file to change`);
     let format = last(p, '-F');
     if (!unsafe) {
