@@ -1,5 +1,6 @@
 import { CS, DS, ES, FS, GS, SS } from './cpu.js';
 import type { Handler } from './op.js';
+import { FPU_SPECS } from './dispatch-fpu.js';
 import * as arith from './ops/arith.js';
 import * as bcd from './ops/bcd.js';
 import * as bit from './ops/bit.js';
@@ -254,3 +255,6 @@ def('Mov_dr_r32', sysregs.movToSys, null, 'cm', 0, { minGen: 3, imm2: 1 });
 // 0F 0D, 0F 18-1F: the P6 executes the reserved-NOP space (later prefetch hints) as no-ops.
 const HINT_NOPS = ['0F0D', '0F18', '0F19', '0F1A', '0F1B', '0F1C', '0F1D', '0F1E', '0F1F'].flatMap((o) => [`Reservednop_rm16_r16_${o}`, `Reservednop_rm32_r32_${o}`]);
 def([...HINT_NOPS, 'Prefetchnta_m8', 'Prefetcht0_m8', 'Prefetcht1_m8', 'Prefetcht2_m8'], system.nop, system.nop, 'm', 0, { minGen: 6 });
+
+// --- x87 (dispatch-fpu.ts) -------------------------------------------------------------------------
+for (const [name, spec] of FPU_SPECS) EXEC_SPECS.set(name, spec);

@@ -59,4 +59,6 @@ export function resetCpu(cpu: CpuCore): void {
   cpu.shadow = false;
   cpu.shutdown = false;
   cpu.instructions = 0;
+  cpu.fpu.present = gen >= 3;
+  cpu.fpu.reset();
 }
