@@ -11,12 +11,15 @@ import {
   ATTR,
   CTX,
   DEF_ATTR,
+  DEF_BCST_MEM_SIZE,
   DEF_CODE,
+  DEF_EVEX,
   DEF_MASK,
   DEF_MEM_SIZE,
   DEF_OP_COUNT,
   DEF_OP_SIZE,
   DEF_VALUE,
+  EVEX_ATTR,
   OPCODE_HAS_MODRM,
   SLOT_DEFS,
   SLOT_START,
@@ -28,6 +31,8 @@ import { decodeOperands } from './operands.js';
 import { Eflags, Prefix } from './prefix.js';
 import { RegClass } from './register.js';
 import { type DecodeState, STATE, readByte } from './state.js';
+import { parseEvex } from './evex.js';
+import { OpKind } from './op-kind.js';
 import { parseVex } from './vex.js';
 
 const MAX_LENGTH = 15;
@@ -92,6 +97,11 @@ export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: 
   s.relPending = false;
   s.ripRelative = false;
   s.lastSegByte = 0;
+  s.enc = 0;
+  s.evexRp = 0;
+  s.evexX = 0;
+  s.evexV2 = 0;
+  s.disp8N = 1;
   const mode = bitness === 64 ? 2 : bitness === 32 ? 1 : 0;
   s.mode = mode;
 
@@ -164,14 +174,19 @@ export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: 
   let map = 0;
   s.vvvv = 0;
   s.vectorLength = 0;
-  if ((b === 0xc4 || b === 0xc5) && (mode === 2 || ((bytes[s.pos] ?? 0) >= 0xc0 && s.pos < s.limit))) {
-    // VEX: in 16/32-bit mode C4/C5 with a register-form next byte; LES/LDS otherwise.
+  if ((b === 0xc4 || b === 0xc5 || b === 0x62) && (mode === 2 || ((bytes[s.pos] ?? 0) >= 0xc0 && s.pos < s.limit))) {
+    // VEX/EVEX: in 16/32-bit mode C4/C5/62 with a register-form next byte; LES/LDS/BOUND otherwise.
     if (has66 !== 0 || lastRep !== 0 || rex !== 0 || lock !== 0) {
       s.error = DecodeError.InvalidInstruction;
       readByte(s);
       return finishInvalid(s, into);
     }
-    map = parseVex(s, b, ctx);
+    if (b === 0x62) {
+      map = parseEvex(s, ctx);
+    } else {
+      map = parseVex(s, b, ctx);
+      s.enc = 1;
+    }
     if (map < 0) return finishInvalid(s, into);
     ctx = s.ctx;
     b = readByte(s);
@@ -190,7 +205,9 @@ export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: 
   const op = (map << 8) | b;
   const hasModrm = OPCODE_HAS_MODRM[op] ?? -1;
   if (hasModrm < 0) {
-    s.error = DecodeError.InvalidInstruction;
+    // Every VEX/EVEX opcode has a ModR/M byte, so it is part of the instruction even when the opcode is unknown.
+    if (s.enc !== 0) readByte(s);
+    if (s.error === 0) s.error = DecodeError.InvalidInstruction;
     return finishInvalid(s, into);
   }
   let reg = 0;
@@ -202,7 +219,14 @@ export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: 
     reg = (m >> 3) & 7;
     s.reg = reg;
     s.rm = m & 7;
-    if (s.mod === 3) ctx |= CTX.MOD3;
+    if (s.mod === 3) {
+      ctx |= CTX.MOD3;
+      // EVEX.b on a register form: L'L is a rounding mode and the vector length is 512 bits.
+      if (s.enc === 2 && s.evexB !== 0) {
+        ctx = (ctx & ~(3 << CTX.L_SHIFT)) | (2 << CTX.L_SHIFT);
+        s.vectorLength = 512;
+      }
+    }
     ctx |= s.rm << CTX.RM_SHIFT;
   } else {
     s.modrm = -1;
@@ -224,7 +248,7 @@ export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: 
   }
   if (def < 0) {
     // Read what the encoding would still need so truncation is reported as such.
-    if (hasModrm === 1 && s.mod !== 3) skipModrmMemory(s);
+    if (hasModrm === 1 && s.mod !== 3 && s.enc === 0) skipModrmMemory(s);
     if (s.error === 0) s.error = DecodeError.InvalidInstruction;
     return finishInvalid(s, into);
   }
@@ -263,7 +287,13 @@ function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number
   into.segmentPrefix = s.segOverride;
   const count = DEF_OP_COUNT[def] ?? 0;
   into.opCount = count;
+  if (s.enc === 2 && !evexBeforeOperands(s, into, def)) return finishInvalid(s, into);
   if (!decodeOperands(s, into, def * 5, count)) return finishInvalid(s, into);
+  if (s.enc === 2 && s.evexZ !== 0 && into.opKind[0] === OpKind.Memory) {
+    // Zeroing-masking has no meaning for a memory destination.
+    s.error = DecodeError.InvalidInstruction;
+    return finishInvalid(s, into);
+  }
   for (let k = count; k < 5; k++) {
     into.opKind[k] = 0;
     into.opRegister[k] = 0;
@@ -313,6 +343,49 @@ function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number
     into.flagsCleared = Eflags.OF | Eflags.SF | Eflags.CF | (into.mnemonic === Mnemonic.Sub ? Eflags.AF : 0);
     into.flagsSet = Eflags.ZF | Eflags.PF;
   }
+}
+
+/**
+ * EVEX rules of one entry (SDM vol. 2, 2.7): opmask and zeroing only where allowed, EVEX.b as
+ * broadcast (memory) or rounding/SAE (register), and the disp8 scale N. False when the encoding is
+ * invalid for the entry.
+ */
+function evexBeforeOperands(s: DecodeState, into: Instruction, def: number): boolean {
+  const ev = DEF_EVEX[def] ?? 0;
+  const aaa = s.evexAaa;
+  // L'L = 3 is reserved unless it is a rounding mode.
+  if (s.evexLL === 3 && (s.evexB === 0 || s.mod !== 3)) return evexInvalid(s);
+  if (aaa !== 0) {
+    if ((ev & EVEX_ATTR.K) === 0) return evexInvalid(s);
+    into.opMask = (RegClass.K << 5) | aaa;
+  } else if ((ev & EVEX_ATTR.KREQ) !== 0) {
+    return evexInvalid(s);
+  }
+  if (s.evexZ !== 0) {
+    if ((ev & EVEX_ATTR.Z) === 0) return evexInvalid(s);
+    into.zeroingMasking = true;
+  }
+  s.disp8N = 1 << (ev & EVEX_ATTR.N_MASK);
+  if (s.evexB !== 0) {
+    if (s.mod !== 3) {
+      if ((ev & EVEX_ATTR.BCST) === 0) return evexInvalid(s);
+      into.broadcast = true;
+      into.memSize = DEF_BCST_MEM_SIZE[def] ?? 0;
+      s.disp8N = 1 << ((ev >> EVEX_ATTR.BCST_LOG2_SHIFT) & 3);
+    } else if ((ev & EVEX_ATTR.ER) !== 0) {
+      into.roundingControl = s.evexLL + 1;
+    } else if ((ev & EVEX_ATTR.SAE) !== 0) {
+      into.suppressAllExceptions = true;
+    } else {
+      return evexInvalid(s);
+    }
+  }
+  return true;
+}
+
+function evexInvalid(s: DecodeState): false {
+  s.error = DecodeError.InvalidInstruction;
+  return false;
 }
 
 /** Shifts by an immediate: the masked count decides the flags (SDM vol. 2, SAL/SAR/SHL/SHR and RCL/RCR/ROL/ROR). */

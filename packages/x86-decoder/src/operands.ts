@@ -59,12 +59,17 @@ function defaultSeg(base: number): number {
   return base !== 0 && base >> 5 !== RegClass.Ip && (n === 4 || n === 5) ? SS : DS;
 }
 
-/** Decode the memory form of ModR/M (+SIB, displacement) into the record. False on truncation. */
-function decodeModrmMemory(s: DecodeState, into: Instruction): boolean {
+/**
+ * Decode the memory form of ModR/M (+SIB, displacement) into the record. `vsib` is 0, or the vector
+ * register class SIB.index selects (VSIB: a SIB byte is required, there is no "no index").
+ * False on truncation or an invalid VSIB form.
+ */
+function decodeModrmMemory(s: DecodeState, into: Instruction, vsib: number): boolean {
   const mod = s.mod;
   const rm = s.rm;
   s.memUsed = true;
   into.memScale = 1;
+  if (vsib !== 0 && (s.asz === 0 || rm !== 4)) return invalid(s);
   if (s.asz === 0) {
     let base = RM16_BASE[rm] ?? 0;
     const index = RM16_INDEX[rm] ?? 0;
@@ -77,7 +82,7 @@ function decodeModrmMemory(s: DecodeState, into: Instruction): boolean {
     } else if (mod === 1) {
       const d = readByte(s);
       if (d < 0) return false;
-      into.memDisp = ((d << 24) >> 24) & 0xffff;
+      into.memDisp = (((d << 24) >> 24) * s.disp8N) & 0xffff;
       into.memDispSize = 1;
     } else if (mod === 2) {
       const d = readU16(s);
@@ -100,7 +105,7 @@ function decodeModrmMemory(s: DecodeState, into: Instruction): boolean {
     const ss = sib >> 6;
     const idx = ((sib >> 3) & 7) | (s.rexX << 3);
     const b = sib & 7;
-    index = idx === 4 ? 0 : gpr | idx;
+    index = vsib !== 0 ? (vsib << 5) | idx | (s.evexV2 << 4) : idx === 4 ? 0 : gpr | idx;
     into.memScale = 1 << ss;
     if (b === 5 && mod === 0) {
       base = 0;
@@ -128,7 +133,7 @@ function decodeModrmMemory(s: DecodeState, into: Instruction): boolean {
   if (mod === 1) {
     const d = readByte(s);
     if (d < 0) return false;
-    const v = (d << 24) >> 24;
+    const v = ((d << 24) >> 24) * s.disp8N;
     into.memDisp = v >>> 0;
     into.memDispHi = wide && v < 0 ? 0xffffffff : 0;
     into.memDispSize = 1;
@@ -187,18 +192,22 @@ export function decodeOperands(s: DecodeState, into: Instruction, base: number, 
           if (r < 0) return invalid(s);
           setReg(into, k, r);
         } else {
-          if (!decodeModrmMemory(s, into)) return false;
+          if (!decodeModrmMemory(s, into, 0)) return false;
           into.opKind[k] = OpKind.Memory;
         }
         break;
       }
+      case SPEC_GROUP.Vsib:
+        if (!decodeModrmMemory(s, into, cls)) return false;
+        into.opKind[k] = OpKind.Memory;
+        break;
       case SPEC_GROUP.OpReg: {
         const n = (s.opcode & 7) | (s.rexB << 3);
         setReg(into, k, classReg(s, cls, n));
         break;
       }
       case SPEC_GROUP.Vvvv: {
-        const r = classReg(s, cls, s.vvvv);
+        const r = classReg(s, cls, cls === RegClass.Xmm || cls === RegClass.Ymm || cls === RegClass.Zmm ? s.vvvv | (s.evexV2 << 4) : s.vvvv);
         if (r < 0) return invalid(s);
         setReg(into, k, r);
         break;
@@ -224,7 +233,7 @@ function invalid(s: DecodeState): false {
 function decodeSpecial(s: DecodeState, into: Instruction, k: number, spec: number): boolean {
   switch (spec) {
     case SPEC.Mem:
-      if (!decodeModrmMemory(s, into)) return false;
+      if (!decodeModrmMemory(s, into, 0)) return false;
       into.opKind[k] = OpKind.Memory;
       return true;
     case SPEC.Imm8: {

@@ -53,6 +53,15 @@ export class DecodeState {
   vectorLength = 0;
   /** EVEX.X: bit 4 of a vector register in ModR/M.rm (0 outside EVEX). */
   evexX = 0;
+  /** Encoding: 0 legacy, 1 VEX, 2 EVEX, 3 XOP. */
+  enc = 0;
+  /** EVEX.z, EVEX.b, EVEX.aaa and EVEX.L'L as encoded. */
+  evexZ = 0;
+  evexB = 0;
+  evexAaa = 0;
+  evexLL = 0;
+  /** Scale of an 8-bit displacement: 1, or EVEX's N (compressed disp8). */
+  disp8N = 1;
 }
 
 export const STATE = new DecodeState();

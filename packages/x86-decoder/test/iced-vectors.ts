@@ -170,5 +170,20 @@ export function checkVector(v: VectorLine, bitness: number, ins: Instruction): s
   }
   if ((ins.prefixes & CHECKED_PREFIXES) !== prefixes) return `prefixes ${(ins.prefixes & CHECKED_PREFIXES).toString(2)} != ${prefixes.toString(2)}`;
   if (regName(ins.segmentPrefix) !== seg) return `segment prefix ${regName(ins.segmentPrefix)} != ${seg}`;
+  return checkEvexExtras(v, ins);
+}
+
+const ROUNDING_WORDS: Readonly<Record<string, number>> = { 'rc-rn': 1, 'rc-rd': 2, 'rc-ru': 3, 'rc-rz': 4 };
+
+/** Opmask, zeroing, broadcast, rounding and SAE as the line's words give them. */
+function checkEvexExtras(v: VectorLine, ins: Instruction): string {
+  const mask = v.extras.find((e) => /^k[1-7]$/.test(e)) ?? '';
+  const actualMask = ins.opMask === 0 ? '' : regName(ins.opMask);
+  if (actualMask !== mask) return `opmask '${actualMask}' != '${mask}'`;
+  if (ins.zeroingMasking !== v.extras.includes('zmsk')) return `zeroing-masking ${ins.zeroingMasking}`;
+  if (ins.broadcast !== v.extras.includes('bcst')) return `broadcast ${ins.broadcast}`;
+  if (ins.suppressAllExceptions !== v.extras.includes('sae')) return `sae ${ins.suppressAllExceptions}`;
+  const rc = v.extras.map((e) => ROUNDING_WORDS[e] ?? 0).find((r) => r !== 0) ?? 0;
+  if (ins.roundingControl !== rc) return `rounding ${ins.roundingControl} != ${rc}`;
   return '';
 }

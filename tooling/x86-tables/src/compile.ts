@@ -1,5 +1,5 @@
 import { RegClass, registerByName } from '@tsvm/x86-decoder/register';
-import { ATTR, CTX } from './context.js';
+import { ATTR, CTX, EVEX_ATTR } from './context.js';
 import { FIXED_SPEC_BASE, OPERAND_SPEC_GROUPS as G, SPECIAL_SPECS as S } from './operand-spec.js';
 import { memorySizeBytes } from './memory-size.js';
 import { type FlagFacts, type ParsedTable, type TableLine, TableError, parseFlagWords } from './table-parser.js';
@@ -22,6 +22,10 @@ export interface Def {
   opSize: number;
   /** Matched only when no other entry of its slot does. */
   fallback: boolean;
+  /** EVEX facts (EVEX_ATTR bits, disp8 scale, broadcast element size). */
+  evex: number;
+  /** MemorySize of the memory operand when EVEX.b broadcasts one element (0: no broadcast). */
+  bcstMemSize: number;
 }
 
 export interface CompiledTable {
@@ -56,6 +60,18 @@ const SPECIAL_WORDS: Readonly<Record<string, number>> = {
   i32x64: S.Imm32to64, i8b: S.Imm8Second, '1': S.ImmOne, rel8: S.Rel8, rel16: S.Rel16, rel32: S.Rel32, xrel16: S.XbeginRel16, xrel32: S.XbeginRel32,
   'ptr16:16': S.Ptr1616, 'ptr16:32': S.Ptr1632, xlat: S.Xlat,
 };
+
+/** EVEX attribute words: opmask allowed (`k`), opmask with zeroing (`kz`), opmask required (`kreq`), rounding (`er`), suppress-all-exceptions (`sae`). */
+const EVEX_WORDS: Readonly<Record<string, number>> = {
+  k: EVEX_ATTR.K, kz: EVEX_ATTR.K | EVEX_ATTR.Z, kreq: EVEX_ATTR.K | EVEX_ATTR.KREQ, er: EVEX_ATTR.ER, sae: EVEX_ATTR.SAE,
+};
+
+/** Bytes of one broadcast element (`Float32` 4, `2xInt16` 4, `Float16` 2); 0 if unknown. */
+function broadcastElementBytes(elem: string): number {
+  const m = /^(?:(\d+)x)?(?:U?Int|Float|BFloat)(\d+)$/.exec(elem);
+  if (m === null) return 0;
+  return (Number(m[1] ?? '1') * Number(m[2])) / 8;
+}
 
 class Interner {
   readonly names: string[] = [];
@@ -100,6 +116,7 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
     const bytes: number[] = [];
     let plusR = false;
     let vex = false;
+    let evex = false;
     let modrm: string | undefined;
     for (const tok of line.encoding) {
       let m: RegExpExecArray | null;
@@ -121,8 +138,11 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
       } else if (tok === 'V') {
         vex = true;
         limit(CTX.ENC_SHIFT, 2, 1);
-      } else if (tok === 'L0' || tok === 'L1') {
-        limit(CTX.L_SHIFT, 1, tok === 'L1' ? 1 : 0);
+      } else if (tok === 'E') {
+        evex = true;
+        limit(CTX.ENC_SHIFT, 2, 2);
+      } else if (tok === 'L0' || tok === 'L1' || tok === 'L2') {
+        limit(CTX.L_SHIFT, 2, Number(tok[1]));
       } else if (tok === 'rexb0') {
         limit(20, 1, 0);
       } else if (tok.startsWith('/')) {
@@ -146,9 +166,9 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
       }
     }
     if (bytes.length !== 1) throw new TableError('Syntax', `${where}: expected one opcode byte after the escape bytes, got ${bytes.length}`);
-    if (vex) {
-      if (map === 0) throw new TableError('Syntax', `${where}: a VEX encoding needs the 0F, 0F 38 or 0F 3A map`);
-      map += 3;
+    if (vex || evex) {
+      if (map === 0) throw new TableError('Syntax', `${where}: a VEX/EVEX encoding needs the 0F, 0F 38 or 0F 3A map`);
+      map += vex ? 3 : 6;
     }
     const opcode = bytes[0] ?? 0;
     let reg = -1;
@@ -200,6 +220,10 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
       } else if ((m = /^\+(r8|r16|r32|r64)$/.exec(name)) !== null) {
         spec = (G.OpReg << 8) | (VEC_CLASS[m[1] ?? ''] ?? 0);
         if (m[1] === 'r8') hasGpr8 = true;
+      } else if ((m = /^vm(32|64)(x|y|z)$/.exec(name)) !== null) {
+        spec = (G.Vsib << 8) | (VEC_CLASS[`${m[2] ?? 'x'}mm`] ?? 0);
+        setMem(sizeName ?? 'Unknown');
+        limit(11, 1, 0);
       } else if ((m = /^(mm|xmm|ymm|zmm|k|bnd|tmm)\/m$/.exec(name)) !== null) {
         spec = (G.Rm << 8) | (VEC_CLASS[m[1] ?? ''] ?? 0);
         setMem(sizeName ?? 'Unknown');
@@ -225,7 +249,7 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
     }
     if (ops.length > 5) throw new TableError('Semantics', `${where}: more than 5 operands`);
     // VEX.vvvv must be 1111b when no operand uses it.
-    if (vex && !ops.some((o) => o >> 8 === G.Vvvv)) limit(22, 1, 0);
+    if ((vex || evex) && !ops.some((o) => o >> 8 === G.Vvvv)) limit(22, 1, 0);
     if (opSize === 0 && hasGpr8) opSize = 8;
 
     const flags: FlagFacts = { ...(table.flags.get(line.mnemonic) ?? { read: 0, written: 0, undefined: 0, cleared: 0, set: 0 }) };
@@ -234,11 +258,19 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
     let fallback = false;
     let shiftByCl = false;
     const flagWords: string[] = [];
+    let evexAttrs = 0;
+    let disp8N = -1;
+    let bcst = false;
     for (const a of line.attrs) {
       const bit = ATTR_WORDS[a];
+      const ebit = EVEX_WORDS[a];
       if (bit !== undefined) attrs |= bit;
+      else if (ebit !== undefined && evex) evexAttrs |= ebit;
+      else if (a === 'bcst' && evex) bcst = true;
+      else if (/^n=(1|2|4|8|16|32|64)$/.test(a) && evex) disp8N = Number(a.slice(2));
       else if (a === 'showmem' || a === 'hidemem') showOverride = a === 'showmem' ? 1 : 0;
       else if (a === 'fallback') fallback = true;
+      else if (a === '-') continue;
       else if (a === 'shiftcl') shiftByCl = true;
       else if (a.startsWith('cpu=')) cpu = a.slice(4);
       else if (/^f[rwucs]=/.test(a)) flagWords.push(a);
@@ -249,6 +281,25 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
     if (shiftByCl && (flags.written & OF) !== 0) {
       flags.written &= ~OF;
       flags.undefined |= OF;
+    }
+
+    let bcstMemSize = 0;
+    let evexWord = 0;
+    if (evex) {
+      const memName = memorySizes.names[Math.max(memSize, 0)] ?? 'Unknown';
+      let elem = 0;
+      if (bcst) {
+        const pm = /^Packed(\d+)_(.+)$/.exec(memName);
+        elem = pm === null ? 0 : broadcastElementBytes(pm[2] ?? '');
+        if (pm === null || elem === 0) throw new TableError('Semantics', `${where}: bcst needs a Packed<bits>_<element> memory size, got '${memName}'`);
+        bcstMemSize = memorySizes.get(`Broadcast${pm[1] ?? ''}_${pm[2] ?? ''}`);
+        evexAttrs |= EVEX_ATTR.BCST | (Math.log2(elem) << EVEX_ATTR.BCST_LOG2_SHIFT);
+      }
+      if (disp8N < 0) disp8N = Math.max(1, memorySizeBytes(memName));
+      evexWord = evexAttrs | Math.log2(disp8N);
+      if (!Number.isInteger(Math.log2(disp8N))) throw new TableError('Semantics', `${where}: disp8 scale ${disp8N} is not a power of two`);
+    } else if (evexAttrs !== 0 || bcst || disp8N >= 0) {
+      throw new TableError('Semantics', `${where}: EVEX attributes on a non-EVEX line`);
     }
 
     const known = codes.names.length;
@@ -264,7 +315,7 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
     }
     const count = plusR ? 8 : 1;
     for (let k = 0; k < count; k++) {
-      defs.push({ line, map, opcode: opcode + k, hasModrm, reg, mask, value, code, ops, memSize: Math.max(memSize, 0), attrs, opSize, fallback });
+      defs.push({ line, map, opcode: opcode + k, hasModrm, reg, mask, value, code, ops, memSize: Math.max(memSize, 0), attrs, opSize, fallback, evex: evexWord, bcstMemSize });
     }
   }
   return {

@@ -55,3 +55,23 @@ export const ATTR = {
   /** Shift/rotate by an 8-bit immediate: a masked count of 0 leaves the flags alone, above 1 leaves OF undefined. */
   SHIFT_IMM: 1 << 10,
 } as const;
+
+/** Bits of an EVEX entry's facts (DEF_EVEX). */
+export const EVEX_ATTR = {
+  /** 3 bits: log2 of the disp8 scale N (SDM vol. 2, 2.7.5). */
+  N_MASK: 7,
+  /** EVEX.aaa may name an opmask register. */
+  K: 1 << 3,
+  /** EVEX.z (zeroing-masking) is allowed. */
+  Z: 1 << 4,
+  /** EVEX.aaa must not be 0 (gathers, scatters). */
+  KREQ: 1 << 5,
+  /** EVEX.b with a memory operand broadcasts one element. */
+  BCST: 1 << 6,
+  /** EVEX.b with a register operand selects a rounding mode (L'L is the mode). */
+  ER: 1 << 7,
+  /** EVEX.b with a register operand suppresses exceptions. */
+  SAE: 1 << 8,
+  /** 2 bits: log2 of the broadcast element size. */
+  BCST_LOG2_SHIFT: 9,
+} as const;

@@ -14,6 +14,8 @@ export const OPERAND_SPEC_GROUPS = {
   OpReg: 4,
   /** Bits 7:4 of an 8-bit immediate select a register of the class. */
   Is4: 5,
+  /** VSIB memory (ModR/M + SIB): SIB.index selects a vector register of the class. */
+  Vsib: 6,
 } as const;
 
 /** Special operands (group 0). */

@@ -149,9 +149,13 @@ export function parseTable(text: string, fileName: string): ParsedTable {
       const [enc = '', code = '', mnemonic = '', ops = '', attrs = ''] = cols;
       if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(code)) throw new TableError('Syntax', `${where}: bad code name '${code}'`);
       if (!/^[A-Z][A-Za-z0-9_]*$/.test(mnemonic)) throw new TableError('Syntax', `${where}: bad mnemonic '${mnemonic}'`);
-      lines.push({
+      const words = enc.split(/\s+/).filter((s) => s !== '');
+      // `W0/64`: W must be 0 in 64-bit mode and is ignored outside it, which is two entries.
+      const wAt = words.indexOf('W0/64');
+      const encodings = wAt < 0 ? [words] : [words.with(wAt, 'no64'), [...words.slice(0, wAt), 'only64', 'W0', ...words.slice(wAt + 1)]];
+      for (const encoding of encodings) lines.push({
         lineNo,
-        encoding: enc.split(/\s+/).filter((s) => s !== ''),
+        encoding,
         code,
         mnemonic,
         operands: ops === '' ? [] : ops.split(',').map((s) => s.trim()),

@@ -57,6 +57,8 @@ export const CpuFeature = {
   VMX: 52,
   SMX: 53,
   XSAVES: 54,
+  AVX512F: 55,
+  AVX512DQ: 56,
 } as const;
 export type CpuFeature = (typeof CpuFeature)[keyof typeof CpuFeature];
 
@@ -117,4 +119,6 @@ export const CPU_FEATURE_NAMES: readonly string[] = [
   'VMX',
   'SMX',
   'XSAVES',
+  'AVX512F',
+  'AVX512DQ',
 ];

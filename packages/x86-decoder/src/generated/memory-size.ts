@@ -70,6 +70,23 @@ export const MemorySize = {
   Packed256_Int32: 65,
   Packed256_Int64: 66,
   Packed256_Float128: 67,
+  Packed512_Float32: 68,
+  Packed512_Float64: 69,
+  Broadcast128_Float32: 70,
+  Broadcast256_Float32: 71,
+  Broadcast512_Float32: 72,
+  Broadcast128_Float64: 73,
+  Broadcast256_Float64: 74,
+  Broadcast512_Float64: 75,
+  Broadcast64_Float32: 76,
+  Broadcast128_Int32: 77,
+  Broadcast256_Int32: 78,
+  Packed512_Int32: 79,
+  Broadcast512_Int32: 80,
+  Broadcast128_Int64: 81,
+  Broadcast256_Int64: 82,
+  Packed512_Int64: 83,
+  Broadcast512_Int64: 84,
 } as const;
 export type MemorySize = (typeof MemorySize)[keyof typeof MemorySize];
 
@@ -143,10 +160,28 @@ export const MEMORY_SIZE_NAMES: readonly string[] = [
   'Packed256_Int32',
   'Packed256_Int64',
   'Packed256_Float128',
+  'Packed512_Float32',
+  'Packed512_Float64',
+  'Broadcast128_Float32',
+  'Broadcast256_Float32',
+  'Broadcast512_Float32',
+  'Broadcast128_Float64',
+  'Broadcast256_Float64',
+  'Broadcast512_Float64',
+  'Broadcast64_Float32',
+  'Broadcast128_Int32',
+  'Broadcast256_Int32',
+  'Packed512_Int32',
+  'Broadcast512_Int32',
+  'Broadcast128_Int64',
+  'Broadcast256_Int64',
+  'Packed512_Int64',
+  'Broadcast512_Int64',
 ];
 
 /** Size in bytes of each MemorySize (0: none or variable). */
 export const MEMORY_SIZE_BYTES = new Uint16Array([
   0,1,2,4,8,4,8,2,4,8,1,4,6,2,4,8,10,4,14,28,10,8,94,108,10,6,10,512,512,0,0,16,16,16,8,8,16,4,4,16,16,16,8,16,8,
-  16,8,8,8,16,4,2,4,2,16,32,32,32,32,32,32,32,32,32,32,32,32,32,
+  16,8,8,8,16,4,2,4,2,16,32,32,32,32,32,32,32,32,32,32,32,32,32,64,64,16,32,64,16,32,64,8,16,32,64,64,16,32,64,
+  64,
 ]);
