@@ -59,6 +59,7 @@ export function resetCpu(cpu: CpuCore): void {
   cpu.shadow = false;
   cpu.shutdown = false;
   cpu.instructions = 0;
+  cpu.msr.reset();
   cpu.fpu.present = gen >= 3;
   cpu.fpu.reset();
 }

@@ -1,6 +1,7 @@
 import { CpuError } from './errors.js';
 import { CS, SS, type CpuCore } from './cpu.js';
 import { readFlags } from './flags.js';
+import type { MsrEntry } from './msr.js';
 
 /** A segment register with its hidden descriptor cache. */
 export interface SegmentState {
@@ -56,6 +57,11 @@ export interface CpuState {
   halted: boolean;
   /** Interrupts are held off until after the next instruction (MOV SS, POP SS, STI). */
   interruptShadow: boolean;
+  /**
+   * The time-stamp counter (index 0x10, its value now) and every MSR the model keeps as storage; empty
+   * before the Pentium. A patch may list some: each is checked as WRMSR checks it.
+   */
+  msrs: MsrEntry[];
 }
 
 /** A partial state: each given field replaces the CPU's; segments may give just some fields. */
@@ -103,6 +109,7 @@ export function getCpuState(cpu: CpuCore): CpuState {
     a20: cpu.a20Mask !== 0xfffff,
     halted: cpu.halted,
     interruptShadow: cpu.shadow,
+    msrs: cpu.msr.entries(),
   };
 }
 
@@ -236,6 +243,7 @@ export function setCpuState(cpu: CpuCore, patch: CpuStatePatch): void {
       else cpu.shadow = v;
     });
   }
+  if (patch.msrs !== undefined) writes.push(cpu.msr.prepareEntries(patch.msrs));
   for (const w of writes) w();
   cpu.setCodeSize((cpu.segAttr[CS] & ATTR_DB) !== 0 ? -1 : 0xffff);
   cpu.stack32 = (cpu.segAttr[SS] & ATTR_DB) !== 0;

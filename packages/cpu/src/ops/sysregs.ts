@@ -1,4 +1,5 @@
-import { GP } from '../cpu.js';
+import { GP, UD } from '../cpu.js';
+import { CR4_DE } from '../models.js';
 import type { Cpu } from '../interpreter.js';
 import { ea, type Op } from '../op.js';
 import { writeCr0, writeCr3, writeCr4 } from '../paging.js';
@@ -65,25 +66,58 @@ export function clts(cpu: Cpu): void {
   cpu.cr0 &= ~CR0_TS;
 }
 
+/**
+ * The control register a MOV may name: CR0, CR2, CR3, and CR4 on models that have it; CR1, CR5-CR7
+ * (and CR4 before the Pentium) are #UD. Debug registers 4 and 5 alias DR6 and DR7, or are #UD with
+ * CR4.DE (SDM vol. 3B, 17.2.2).
+ */
+function sysRegister(cpu: Cpu, op: Op): number {
+  const n = op.ext & 7;
+  if (op.imm2 !== 0) {
+    if (n === 4 || n === 5) {
+      if ((cpu.cr4 & CR4_DE) !== 0) cpu.raise(UD);
+      return n + 2;
+    }
+    return n;
+  }
+  if (n === 1 || n > 4 || (n === 4 && !cpu.model.hasCr4)) cpu.raise(UD);
+  return n;
+}
+
 /** MOV r32, CRn / DRn (`imm2` 0 = control, 1 = debug; register number in `ext`). */
 export function movFromSys(cpu: Cpu, op: Op): void {
   privileged(cpu);
+  const n = sysRegister(cpu, op);
   let v = 0;
-  if (op.imm2 !== 0) v = cpu.dr[op.ext & 7] ?? 0;
-  else if (op.ext === 0) v = cpu.cr0;
-  else if (op.ext === 2) v = cpu.cr2;
-  else if (op.ext === 3) v = cpu.cr3;
-  else if (op.ext === 4) v = cpu.cr4;
+  if (op.imm2 !== 0) v = cpu.dr[n];
+  else if (n === 0) v = cpu.cr0;
+  else if (n === 2) v = cpu.cr2;
+  else if (n === 3) v = cpu.cr3;
+  else v = cpu.cr4;
   cpu.regs[op.m] = v;
 }
 
-/** MOV CRn / DRn, r32. */
+/** MOV CRn / DRn, r32. A CR4 bit the model does not support is #GP(0) (SDM vol. 3A, 2.5). */
 export function movToSys(cpu: Cpu, op: Op): void {
   privileged(cpu);
+  const n = sysRegister(cpu, op);
   const v = cpu.regs[op.m];
-  if (op.imm2 !== 0) cpu.dr[op.ext & 7] = v;
-  else if (op.ext === 0) writeCr0(cpu, v);
-  else if (op.ext === 2) cpu.cr2 = v;
-  else if (op.ext === 3) writeCr3(cpu, v);
-  else if (op.ext === 4) writeCr4(cpu, v);
+  if (op.imm2 !== 0) cpu.dr[n] = v;
+  else if (n === 0) writeCr0(cpu, v);
+  else if (n === 2) cpu.cr2 = v;
+  else if (n === 3) writeCr3(cpu, v);
+  else {
+    if ((v & ~cpu.model.cr4Writable) !== 0) cpu.raise(GP, 0);
+    writeCr4(cpu, v);
+  }
+}
+
+/** INVD, WBINVD: caches are not modelled, so only the privilege check remains. */
+export function invalidateCaches(cpu: Cpu): void {
+  privileged(cpu);
+}
+
+/** UD2: the architecturally undefined instruction. */
+export function ud2(cpu: Cpu): void {
+  cpu.raise(UD);
 }

@@ -57,24 +57,41 @@ export function outPort(cpu: Cpu, op: Op): void {
 const VENDOR_EBX = 0x756e6547;
 const VENDOR_EDX = 0x49656e69;
 const VENDOR_ECX = 0x6c65746e;
+/** CPUID.1:EDX.APIC: reported while a local APIC is attached and enabled in IA32_APIC_BASE. */
+const FEATURE_APIC = 1 << 9;
+const APIC_BASE_ENABLE = 1 << 11;
 
-/** CPUID: leaf 0 (vendor, highest leaf 1) and leaf 1 (signature, features); other leaves read 0. */
+/**
+ * CPUID (SDM vol. 2A): leaf 0 (highest leaf, vendor), leaf 1 (signature; EBX and ECX 0 as on the
+ * P6; the model's features), leaf 2 (cache descriptors). A leaf above the highest, basic or extended
+ * (these models have no extended range, as the Pentium II has none), answers as the highest basic
+ * leaf does. Leaf 1 also loads the microcode revision into IA32_BIOS_SIGN_ID.
+ */
 export function cpuid(cpu: Cpu): void {
-  const leaf = cpu.regs[EAX];
+  const model = cpu.model;
+  let leaf = cpu.regs[EAX] >>> 0;
+  if (leaf > model.cpuidMaxLeaf) leaf = model.cpuidMaxLeaf;
+  let a = 0, b = 0, c = 0, d = 0;
   if (leaf === 0) {
-    cpu.regs[EAX] = 1;
-    cpu.regs[EBX] = VENDOR_EBX;
-    cpu.regs[EDX] = VENDOR_EDX;
-    cpu.regs[ECX] = VENDOR_ECX;
+    a = model.cpuidMaxLeaf;
+    b = VENDOR_EBX;
+    d = VENDOR_EDX;
+    c = VENDOR_ECX;
   } else if (leaf === 1) {
-    cpu.regs[EAX] = cpu.model.cpuidSignature;
-    cpu.regs[EBX] = 0;
-    cpu.regs[ECX] = 0;
-    cpu.regs[EDX] = cpu.model.cpuidFeatures;
+    a = model.cpuidSignature;
+    d = model.cpuidFeatures;
+    const apic = cpu.msr.apic;
+    if (apic !== null && model.msrSet >= 6 && (apic.baseMsr & APIC_BASE_ENABLE) !== 0) d |= FEATURE_APIC;
+    cpu.msr.loadMicrocodeSignature();
   } else {
-    cpu.regs[EAX] = 0;
-    cpu.regs[EBX] = 0;
-    cpu.regs[ECX] = 0;
-    cpu.regs[EDX] = 0;
+    const l2 = model.cpuidLeaf2;
+    a = l2[0];
+    b = l2[1];
+    c = l2[2];
+    d = l2[3];
   }
+  cpu.regs[EAX] = a;
+  cpu.regs[EBX] = b;
+  cpu.regs[ECX] = c;
+  cpu.regs[EDX] = d;
 }
