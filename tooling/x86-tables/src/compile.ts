@@ -261,12 +261,17 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
     let evexAttrs = 0;
     let disp8N = -1;
     let bcst = false;
+    let bcstElem = '';
     for (const a of line.attrs) {
       const bit = ATTR_WORDS[a];
       const ebit = EVEX_WORDS[a];
       if (bit !== undefined) attrs |= bit;
       else if (ebit !== undefined && evex) evexAttrs |= ebit;
       else if (a === 'bcst' && evex) bcst = true;
+      else if (a.startsWith('bcst=') && evex) {
+        bcst = true;
+        bcstElem = a.slice(5);
+      }
       else if (/^n=(1|2|4|8|16|32|64)$/.test(a) && evex) disp8N = Number(a.slice(2));
       else if (a === 'showmem' || a === 'hidemem') showOverride = a === 'showmem' ? 1 : 0;
       else if (a === 'fallback') fallback = true;
@@ -290,9 +295,10 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
       let elem = 0;
       if (bcst) {
         const pm = /^Packed(\d+)_(.+)$/.exec(memName);
-        elem = pm === null ? 0 : broadcastElementBytes(pm[2] ?? '');
+        const elemName = bcstElem !== '' ? bcstElem : pm?.[2] ?? '';
+        elem = broadcastElementBytes(elemName);
         if (pm === null || elem === 0) throw new TableError('Semantics', `${where}: bcst needs a Packed<bits>_<element> memory size, got '${memName}'`);
-        bcstMemSize = memorySizes.get(`Broadcast${pm[1] ?? ''}_${pm[2] ?? ''}`);
+        bcstMemSize = memorySizes.get(`Broadcast${pm[1] ?? ''}_${elemName}`);
         evexAttrs |= EVEX_ATTR.BCST | (Math.log2(elem) << EVEX_ATTR.BCST_LOG2_SHIFT);
       }
       if (disp8N < 0) disp8N = Math.max(1, memorySizeBytes(memName));

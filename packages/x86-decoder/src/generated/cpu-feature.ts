@@ -59,6 +59,7 @@ export const CpuFeature = {
   XSAVES: 54,
   AVX512F: 55,
   AVX512DQ: 56,
+  AVX512BW: 57,
 } as const;
 export type CpuFeature = (typeof CpuFeature)[keyof typeof CpuFeature];
 
@@ -121,4 +122,5 @@ export const CPU_FEATURE_NAMES: readonly string[] = [
   'XSAVES',
   'AVX512F',
   'AVX512DQ',
+  'AVX512BW',
 ];
