@@ -9,7 +9,13 @@ export type VmmErrorCode =
   /** A host file could not be read. */
   | 'FileUnreadable'
   /** `run()` was called while the machine was already running. */
-  | 'Busy';
+  | 'Busy'
+  /** A snapshot file is damaged: bad magic, checksum, structure or contents. */
+  | 'SnapshotCorrupt'
+  /** A snapshot was written in a format version this package does not read. */
+  | 'SnapshotVersion'
+  /** A snapshot belongs to a different machine (memory size, CPU model, device set, boot image). */
+  | 'SnapshotMismatch';
 
 /** The one error type this package throws: a `code` to branch on, a message that says what and where, and the `cause`. */
 export class VmmError extends Error {

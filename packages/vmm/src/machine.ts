@@ -5,10 +5,16 @@ import { loadLinux } from './boot/linux.js';
 import { loadMultiboot } from './boot/multiboot.js';
 import { loadRom } from './boot/rom.js';
 import { resolveConfig, type MachineConfig, type ResolvedMachineConfig } from './config.js';
+import { validatePolicy } from './policy/load.js';
+import { applyDecoded, decodeForMachine, parseSnapshot, saveMachineSnapshot, snapshotBoot } from './snapshot/machine-snapshot.js';
 import { BusPorts, ControllerInterrupts, TracingPorts, type PortAccess, type PortTrace } from './cpu-bus.js';
 import { VmmError } from './errors.js';
 import { formatInstructionAt } from './instruction-trace.js';
 import { PcBoard, type ResetSource } from './pc-board.js';
+import type { VmEvent } from './events/event-log.js';
+import { attachPolicy, type AttachedPolicy } from './policy/attach-policy.js';
+import type { EventAction, PolicyDocument } from './policy/schema.js';
+import type { VmPolicy } from './policy/vm-policy.js';
 import { DeterministicTime, RealTime, type TimeSource } from './time-source.js';
 
 /** How a run of the machine ended. */
@@ -22,7 +28,9 @@ export type MachineExit =
   /** `maxInstructions` were executed. */
   | { reason: 'budget' }
   /** The host called `stop()`. */
-  | { reason: 'stopped' };
+  | { reason: 'stopped' }
+  /** The policy ended the run: a trap or an event action asked to pause or stop (the event says why). */
+  | { reason: 'policy'; action: 'stop' | 'pause'; event: VmEvent };
 
 export interface MachineOptions {
   /**
@@ -34,6 +42,14 @@ export interface MachineOptions {
   tracePorts?: PortTrace;
   /** Called with each instruction, formatted, before it executes (slow: runs one instruction at a time). */
   traceInstructions?: (line: string) => void;
+  /**
+   * A validated policy document (`validatePolicy`): its access rules go on the CPU's port path and
+   * the physical memory bus, its CPU cap and budgets into the run loop, its event actions on triple
+   * faults, HLT with interrupts off, violations and panic output. Not with `wrapPorts`.
+   */
+  policy?: PolicyDocument;
+  /** Where the `snapshot` event action's snapshots go (without it, the action is recorded and skipped). */
+  onSnapshot?: (snapshot: Uint8Array, event: VmEvent) => void;
 }
 
 export interface RunOptions {
@@ -57,6 +73,14 @@ const TRACED_SLICE = 10_000;
  */
 export const IDLE_GIVE_UP_NS = 60e9;
 
+/** #GP, the general-protection exception (Intel SDM vol. 3A, 6.3.1). */
+const VECTOR_GP = 13;
+
+/** Host time in ns, for the CPU cap (performance.now() allocates nothing). */
+function hostNs(): number {
+  return performance.now() * 1e6;
+}
+
 /**
  * A PC: RAM and firmware, the CPU, the board's devices and one virtual clock, built from a validated
  * `MachineConfig`. `run()` executes it until the guest ends (debug-exit, reset with `noReboot`, a
@@ -67,7 +91,6 @@ export class Machine {
   readonly memory: PhysicalMemory;
   readonly board: PcBoard;
   readonly cpu: Cpu;
-  readonly time: TimeSource;
   /** Guest resets so far (keyboard controller, port 0x92, 0xCF9, triple fault). */
   resets = 0;
   /**
@@ -85,6 +108,16 @@ export class Machine {
   private running = false;
   private waker: (() => void) | null = null;
   private debugConsoleSink: ((byte: number) => void) | undefined;
+  /** The policy's parts on this machine (undefined without a policy). */
+  private readonly policed: AttachedPolicy | undefined;
+  /** An event action (pause/stop) asked from inside an instruction, taken between slices. */
+  private pendingAction: { action: 'stop' | 'pause'; event: VmEvent } | null = null;
+  private pendingSnapshot: VmEvent | null = null;
+  private readonly onSnapshot: ((snapshot: Uint8Array, event: VmEvent) => void) | undefined;
+  private everRun = false;
+  private cpuBuilt = false;
+  /** True while `cpu.run` executes: a #GP may be raised only inside an instruction. */
+  private inCpu = false;
 
   constructor(config: MachineConfig, options: MachineOptions = {}) {
     const cfg = resolveConfig(config);
@@ -111,12 +144,186 @@ export class Machine {
       },
     });
     this.board.rtc.configureMemory(cfg.memory);
-    const ports = options.wrapPorts ? options.wrapPorts(this.board.bus) : this.board.bus;
+    // The ROM is in place before a policy looks at what the machine's memory claims.
+    if (cfg.boot.kind === 'rom') loadRom(this.memory, cfg.memory, cfg.boot.image);
+    if (options.policy !== undefined && options.wrapPorts !== undefined) {
+      throw new VmmError('InvalidArgument', 'MachineOptions: give a policy or wrapPorts, not both (the policy owns the port path)');
+    }
+    this.onSnapshot = options.onSnapshot;
+    this.timeSource = cfg.time === 'deterministic' ? new DeterministicTime(cfg.nsPerInstruction) : new RealTime();
+    this.policed = options.policy === undefined ? undefined : this.attachPolicy(options.policy);
+    const ports = this.policed?.ports ?? (options.wrapPorts ? options.wrapPorts(this.board.bus) : this.board.bus);
     const io = options.tracePorts ? new TracingPorts(ports, options.tracePorts) : new BusPorts(ports);
     this.cpu = new Cpu({ model: cfg.cpu, memory: this.memory, io, interrupts: new ControllerInterrupts(this.board.interruptController) });
-    this.time = cfg.time === 'deterministic' ? new DeterministicTime(cfg.nsPerInstruction) : new RealTime();
-    if (cfg.boot.kind === 'rom') loadRom(this.memory, cfg.memory, cfg.boot.image);
+    this.cpuBuilt = true;
     this.boot();
+  }
+
+  /** Where virtual time comes from (replaced when a snapshot is restored). */
+  get time(): TimeSource {
+    return this.timeSource;
+  }
+  private timeSource: TimeSource;
+
+  /** The running policy: its event log, its tables, `update` (undefined without a policy). */
+  get policy(): VmPolicy | undefined {
+    return this.policed?.policy;
+  }
+
+  // ---- policy ----------------------------------------------------------------------------------
+
+  private attachPolicy(document: PolicyDocument): AttachedPolicy {
+    return attachPolicy(document, {
+      bus: this.board.bus,
+      memory: this.memory,
+      mmioDevices: this.board.mmioDevices(),
+      uarts: this.board.uarts,
+      // Exact to the instruction in deterministic mode (the clock itself moves between slices).
+      // (The policy records `created` before the CPU exists: time 0.)
+      virtualTime: () => (this.cpuBuilt ? this.time.now(this.instructions) : 0),
+      hooks: {
+        // Only an instruction can take a fault; a loader's or device's access is just not done.
+        raiseGp: () => {
+          if (this.inCpu) this.cpu.raise(VECTOR_GP, 0);
+        },
+        act: (action, event) => this.policyAct(action, event),
+      },
+    });
+  }
+
+  /** An event action the policy decided: recorded already; carried out between slices. */
+  private policyAct(action: Exclude<EventAction, 'continue'>, event: VmEvent): void {
+    if (action === 'reset') this.pendingReset ??= 'policy';
+    else if (action === 'snapshot') this.pendingSnapshot ??= event;
+    else this.pendingAction ??= { action, event };
+    this.cpu.requestStop();
+  }
+
+  /** Takes the snapshot an event action asked for, through `onSnapshot`. */
+  private takePolicySnapshot(): void {
+    const event = this.pendingSnapshot;
+    this.pendingSnapshot = null;
+    if (event === null) return;
+    if (this.onSnapshot === undefined) {
+      this.policed?.policy.events.record('snapshotted', { action: 'snapshot', resource: 'vm' }, 'skipped', undefined, 'no snapshot sink on this machine');
+      return;
+    }
+    this.onSnapshot(this.saveSnapshot(), event);
+  }
+
+  // ---- snapshots -------------------------------------------------------------------------------
+
+  /**
+   * The machine's complete state as a snapshot file (see `saveMachineSnapshot`). Not from inside an
+   * instruction (a port or memory callback): between runs, or from the event loop while `run()` waits.
+   */
+  saveSnapshot(): Uint8Array {
+    if (this.inCpu) throw new VmmError('Busy', 'saveSnapshot() called from inside an instruction; call it between runs');
+    const policy = this.policed?.policy;
+    const bytes = saveMachineSnapshot({
+      config: this.config,
+      memory: this.memory,
+      cpu: this.cpu,
+      devices: this.board.devices,
+      instructions: this.instructions,
+      resets: this.resets,
+      virtualTime: this.time.now(this.instructions),
+      clock: this.board.clock.now(),
+      policy: policy?.document,
+      policyRevision: policy?.revision,
+    });
+    policy?.lifecycle('snapshotted', `${bytes.length} bytes at instruction ${this.instructions}`);
+    return bytes;
+  }
+
+  /**
+   * Puts the machine in the state a snapshot holds, to continue exactly from there. Refused with
+   * `SnapshotCorrupt` / `SnapshotVersion` / `SnapshotMismatch` (nothing changed) when the file is
+   * damaged, from another format version, or from a machine with other memory, CPU, board, boot
+   * image or devices. Not while `run()` is going.
+   */
+  restoreSnapshot(bytes: Uint8Array): void {
+    if (this.running) throw new VmmError('Busy', 'restoreSnapshot() called while the machine is running; stop it first');
+    const parsed = parseSnapshot(bytes);
+    const decoded = decodeForMachine(parsed, { config: this.config, devices: this.board.devices, memory: this.memory });
+    const clock = this.board.clock;
+    applyDecoded(decoded, { cpu: this.cpu, devices: this.board.devices, memory: this.memory }, (ns) => clock.setTime(ns), clock.now());
+    const meta = decoded.meta;
+    this.cpu.instructions = meta.instructions;
+    this.retiredBeforeReset = 0;
+    this.resets = meta.resets;
+    this.timeSource = this.config.time === 'deterministic' ? new DeterministicTime(this.config.nsPerInstruction, meta.virtualTime, meta.instructions) : new RealTime(meta.virtualTime);
+    this.pendingExit = -1;
+    this.pendingReset = null;
+    this.pendingAction = null;
+    this.pendingSnapshot = null;
+    this.policed?.guard.install();
+    this.policed?.policy.lifecycle('restored', `instruction ${meta.instructions}${meta.vmId !== undefined ? ` of ${meta.vmId}` : ''}`);
+  }
+
+  /**
+   * A new machine in the state of a snapshot: built from the configuration and boot images the file
+   * holds, then restored. `options.policy` defaults to the policy saved with it.
+   */
+  static fromSnapshot(bytes: Uint8Array, options: MachineOptions = {}): Machine {
+    const parsed = parseSnapshot(bytes);
+    const m = parsed.meta.machine;
+    const policy = options.policy ?? (parsed.policy === undefined ? undefined : validatePolicy(parsed.policy));
+    const machine = new Machine(
+      {
+        memory: m.memory,
+        cpu: m.cpu as MachineConfig['cpu'],
+        boot: snapshotBoot(parsed),
+        serialPorts: m.serialPorts,
+        pci: m.pci,
+        apic: m.apic,
+        time: m.time,
+        nsPerInstruction: m.nsPerInstruction,
+        noReboot: m.noReboot,
+        rtcStart: m.rtcStart,
+      },
+      { ...options, ...(policy !== undefined ? { policy } : {}) },
+    );
+    machine.restoreSnapshot(bytes);
+    return machine;
+  }
+
+  /** Records the start of a run (`started` the first time, `resumed` after). */
+  private policyRunStarted(): void {
+    const policy = this.policed?.policy;
+    if (policy === undefined) return;
+    policy.lifecycle(this.everRun ? 'resumed' : 'started');
+  }
+
+  /** Records how a run ended: `stopped` when the guest is done, `paused` when a later run continues it. */
+  private policyRunEnded(exit: MachineExit): void {
+    const policy = this.policed?.policy;
+    if (policy === undefined) return;
+    const final = exit.reason === 'exit' || exit.reason === 'reset' || exit.reason === 'halted' || (exit.reason === 'policy' && exit.action === 'stop');
+    policy.lifecycle(final ? 'stopped' : 'paused', exit.reason === 'policy' ? `${exit.action}: ${exit.event.kind}` : exit.reason);
+  }
+
+  /**
+   * The CPU cap and budgets: how many of `budget` instructions the next slice may run. 0 means wait
+   * (`idleUntil` is set); -1 means the instruction or wall-time budget is spent.
+   */
+  private policySlice(budget: number): number {
+    const limiter = this.policed?.limiter;
+    if (limiter === undefined) return budget;
+    const now = hostNs();
+    const n = limiter.sliceBudget(now, budget);
+    if (n > 0) return n;
+    const wait = limiter.waitTime(now);
+    if (wait === Infinity) return -1;
+    this.idleUntil = Math.max(wait / 1e6, 0.05);
+    return 0;
+  }
+
+  private policyCharge(instructions: number, startedNs: number): void {
+    const limiter = this.policed?.limiter;
+    if (limiter === undefined) return;
+    const now = hostNs();
+    limiter.charge(instructions, now - startedNs, now);
   }
 
   /** Instructions executed since the machine was built (across resets). */
@@ -152,6 +359,7 @@ export class Machine {
 
   /** A guest-visible reset: every device, the CPU, and the boot loader again (a Linux or Multiboot kernel is reloaded). */
   reset(): void {
+    this.policed?.policy.lifecycle('reset', this.pendingReset ?? 'host');
     this.retiredBeforeReset += this.cpu.instructions;
     this.resets++;
     this.board.reset();
@@ -185,10 +393,15 @@ export class Machine {
     this.running = true;
     this.stopRequested = false;
     const limit = this.instructions + max;
+    this.policyRunStarted();
+    this.everRun = true;
     try {
       for (;;) {
         const exit = this.runSlices(limit);
-        if (exit !== null) return exit;
+        if (exit !== null) {
+          this.policyRunEnded(exit);
+          return exit;
+        }
         if (this.idleUntil > 0) await this.idle(this.idleUntil);
         else await new Promise<void>((resolve) => setImmediate(resolve));
       }
@@ -237,11 +450,34 @@ export class Machine {
         budget = Math.max(REALTIME_MIN_SLICE, budget);
       }
       budget = Math.max(1, Math.min(budget, MAX_SLICE, limit - done));
+      let sliceStarted = 0;
+      if (this.policed?.limiter !== undefined) {
+        budget = this.policySlice(budget);
+        if (budget < 0) {
+          this.policed.policy.guestEvent('budget-exhausted');
+          this.pendingAction = null;
+          return { reason: 'budget' };
+        }
+        if (budget === 0) return null;
+        sliceStarted = hostNs();
+      }
+      this.inCpu = true;
       const reason = this.traceInstructions ? this.runTraced(Math.min(budget, TRACED_SLICE)) : cpu.run(budget);
+      this.inCpu = false;
+      if (sliceStarted !== 0) this.policyCharge(this.instructions - done, sliceStarted);
       if (reason === 'shutdown') {
+        // The machine's usual way is a reset; a policy's 'stop' or 'pause' replaces it.
+        const before = this.pendingReset;
         this.pendingReset ??= 'triple-fault';
+        const action = this.policed?.policy.guestEvent('triple-fault');
+        if (action === 'stop' || action === 'pause') this.pendingReset = before;
       } else if (reason === 'halt' && this.pendingExit < 0 && this.pendingReset === null && !this.stopRequested) {
-        if ((cpu.flags & IF) === 0) return { reason: 'halted' };
+        if ((cpu.flags & IF) === 0) {
+          const action = this.policed?.policy.guestEvent('halt-interrupts-disabled');
+          if (action === 'reset' || action === 'pause') continue;
+          this.takePolicySnapshot();
+          return { reason: 'halted' };
+        }
         const wakeAt = clock.nextDeadline();
         if (wakeAt === Infinity) {
           if (!this.waitForInput) return { reason: 'halted' };
@@ -280,6 +516,12 @@ export class Machine {
 
   /** A pending exit, reset or stop, handled in that order; a reset without `noReboot` reboots and goes on. */
   private takeEvent(): MachineExit | null {
+    if (this.pendingSnapshot !== null) this.takePolicySnapshot();
+    if (this.pendingAction !== null) {
+      const { action, event } = this.pendingAction;
+      this.pendingAction = null;
+      return { reason: 'policy', action, event };
+    }
     if (this.pendingExit >= 0) {
       const status = this.pendingExit;
       this.pendingExit = -1;

@@ -23,10 +23,10 @@ import {
   type InterruptAcknowledge,
   type IoHandler,
 } from '@tsvm/devices';
-import type { PhysicalMemory } from '@tsvm/mmu';
+import type { MmioHandler, PhysicalMemory } from '@tsvm/mmu';
 
 /** Where a guest-initiated reset came from. */
-export type ResetSource = 'keyboard-controller' | 'port92' | 'reset-control' | 'triple-fault';
+export type ResetSource = 'keyboard-controller' | 'port92' | 'reset-control' | 'triple-fault' | 'policy';
 
 /** What the board tells the machine. Called from inside an I/O instruction: record, do not re-enter the CPU. */
 export interface BoardEvents {
@@ -175,6 +175,14 @@ export class PcBoard {
     } else {
       this.interruptController = pic;
     }
+  }
+
+  /** The handlers of the board's MMIO regions by base address (a policy puts its checks in front of them). */
+  mmioDevices(): Map<number, MmioHandler> {
+    const out = new Map<number, MmioHandler>();
+    if (this.lapic !== undefined) out.set(APIC_DEFAULT_BASE, this.lapic);
+    if (this.ioapic !== undefined) out.set(IOAPIC_DEFAULT_BASE, this.ioapic);
+    return out;
   }
 
   private add(device: Device & Partial<IoHandler>, name: string, base: number, length: number, handler: IoHandler = device): void {

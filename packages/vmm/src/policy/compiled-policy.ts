@@ -192,6 +192,22 @@ export class CompiledPolicy {
     return (isWrite ? this.mmio.writeRule : this.mmio.readRule)[this.mmioSegment(addr, size, isWrite)];
   }
 
+  /**
+   * The physical address ranges `[start, end)` where a read or a write is anything but a plain
+   * allow: what a machine must put a check in front of (everything else keeps the direct RAM path).
+   */
+  mmioRestricted(): [number, number][] {
+    const { starts, read, write } = this.mmio;
+    const out: [number, number][] = [];
+    for (let s = 0; s < read.length; s++) {
+      if (read[s] === DECIDE_ALLOW && write[s] === DECIDE_ALLOW) continue;
+      const last = out[out.length - 1];
+      if (last !== undefined && last[1] === starts[s]) last[1] = starts[s + 1];
+      else out.push([starts[s], starts[s + 1]]);
+    }
+    return out;
+  }
+
   /** Whether device `id` may be attached; devices with no rule are allowed. */
   decideDevice(id: string): NamedDecision {
     return this.devices.get(id) ?? { decision: DECIDE_ALLOW, rule: RULE_CLAIMED };

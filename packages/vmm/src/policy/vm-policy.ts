@@ -109,12 +109,13 @@ export class VmPolicy {
     const name = DECISION_NAMES[decision];
     const kind: EventKind = decision === DECIDE_ALLOW_LOG ? 'logged' : decision === DECIDE_TRAP ? 'trapped' : 'denied';
     const event = this.events.record(kind, asked, name, ruleId);
-    if (decision === DECIDE_DENY_GP) this.hooks.raiseGp?.();
     if (decision === DECIDE_TRAP) this.hooks.act?.('pause', event);
     else if (decision !== DECIDE_ALLOW_LOG) {
       const action = this.compiled.document.events.policyViolation;
       if (action !== 'continue') this.hooks.act?.(action, event);
     }
+    // Last: raising #GP unwinds the guest's instruction (it throws out of the access).
+    if (decision === DECIDE_DENY_GP) this.hooks.raiseGp?.();
   }
 
   /**
