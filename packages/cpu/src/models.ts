@@ -149,10 +149,15 @@ const base = {
  */
 const P6_LEAF2 = [0x0302_0101, 0, 0, 0x0c04_0843] as const;
 
-/** Features of the Pentium (P54C) this package implements. */
-const PENTIUM_FEATURES: readonly CpuidFeature[] = ['de', 'pse', 'tsc', 'msr', 'cx8'];
-/** Features of the P6 (Pentium II class) this package implements; the APIC bit follows the attached APIC. */
-const P6_FEATURES: readonly CpuidFeature[] = [...PENTIUM_FEATURES, 'pae', 'sep', 'mtrr', 'pge', 'cmov', 'pat', 'pse36'];
+/** The 486DX: its on-chip FPU. */
+const I486_FEATURES: readonly CpuidFeature[] = ['fpu'];
+/** Features of the Pentium (P54C) this package implements (not VME, machine checks or the APIC). */
+const PENTIUM_FEATURES: readonly CpuidFeature[] = [...I486_FEATURES, 'de', 'pse', 'tsc', 'msr', 'cx8'];
+/**
+ * Features of the P6 (Pentium II class) this package implements; the APIC bit follows the attached
+ * APIC. Not offered: VME, MCE/MCA, MMX.
+ */
+const P6_FEATURES: readonly CpuidFeature[] = [...PENTIUM_FEATURES, 'pae', 'sep', 'mtrr', 'pge', 'cmov', 'pat', 'pse36', 'fxsr'];
 
 const MODELS: Readonly<Record<CpuModelName, CpuModel>> = {
   '8086': {
@@ -178,6 +183,8 @@ const MODELS: Readonly<Record<CpuModelName, CpuModel>> = {
     hasCpuid: true,
     flagsWritable: BASIC | IOPL | NT | AC | ID,
     cpuidSignature: 0x0000_0480, // family 4, model 8 (486DX4 class, the first with CPUID)
+    features: I486_FEATURES,
+    cpuidFeatures: featureBits(I486_FEATURES),
     cpuidMaxLeaf: 1,
   },
   pentium: {

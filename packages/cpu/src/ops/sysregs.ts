@@ -88,7 +88,7 @@ function sysRegister(cpu: Cpu, op: Op): number {
 export function movFromSys(cpu: Cpu, op: Op): void {
   privileged(cpu);
   const n = sysRegister(cpu, op);
-  let v = 0;
+  let v: number;
   if (op.imm2 !== 0) v = cpu.dr[n];
   else if (n === 0) v = cpu.cr0;
   else if (n === 2) v = cpu.cr2;

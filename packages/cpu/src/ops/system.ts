@@ -71,7 +71,7 @@ export function cpuid(cpu: Cpu): void {
   const model = cpu.model;
   let leaf = cpu.regs[EAX] >>> 0;
   if (leaf > model.cpuidMaxLeaf) leaf = model.cpuidMaxLeaf;
-  let a = 0, b = 0, c = 0, d = 0;
+  let a: number, b: number, c: number, d: number;
   if (leaf === 0) {
     a = model.cpuidMaxLeaf;
     b = VENDOR_EBX;
@@ -79,6 +79,8 @@ export function cpuid(cpu: Cpu): void {
     c = VENDOR_ECX;
   } else if (leaf === 1) {
     a = model.cpuidSignature;
+    b = 0;
+    c = 0;
     d = model.cpuidFeatures;
     const apic = cpu.msr.apic;
     if (apic !== null && model.msrSet >= 6 && (apic.baseMsr & APIC_BASE_ENABLE) !== 0) d |= FEATURE_APIC;
