@@ -139,4 +139,10 @@ export interface ImageDevice extends BlockDevice {
   writeCompressed?(offset: number, data: Uint8Array): Promise<void>;
   /** The allocation unit for `writeCompressed` and the natural copy granularity. */
   readonly clusterSize?: number;
+  /**
+   * The smallest write into a new image that needs no read-modify-write, when it is less than
+   * `clusterSize`: formats whose new blocks are holes in the file (VHD, VHDX) take any sector, so
+   * `convert` skips zeros inside them too. Absent: `clusterSize`.
+   */
+  readonly writeUnit?: number;
 }

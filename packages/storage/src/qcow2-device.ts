@@ -20,8 +20,10 @@ import type { Mapping, Qcow2Metadata } from './qcow2-metadata.js';
 const DIRTY_ENTRIES_LIMIT = 1 << 16;
 /** Bytes of changed L2 tables held before they are written back (random writes touch many tables). */
 const DIRTY_TABLE_BYTES_LIMIT = 32 << 20;
-/** Largest run of clusters read or written with one host I/O. */
-const MAX_RUN_BYTES = 1 << 20;
+/** Largest run of clusters read or written with one host I/O (qemu-img convert's buffer size). */
+const MAX_RUN_BYTES = 2 << 20;
+/** Data writes into new clusters that may be in flight at once (see `write`). */
+const MAX_INFLIGHT_WRITES = 4;
 
 /** Hooks the device delegates to sibling modules (check, snapshots, resize) without import cycles. */
 export interface Qcow2Extras {
@@ -48,6 +50,8 @@ export class Qcow2Device implements ImageDevice {
   private compCursor = 0;
   private compEnd = 0;
   private lastCompressed: { host: number; data: Uint8Array } | undefined;
+  /** Data writes into newly allocated clusters still running (settled promises, they never reject). */
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(
     readonly meta: Qcow2Metadata,
@@ -80,11 +84,42 @@ export class Qcow2Device implements ImageDevice {
     return (this.meta.header.compatible & COMPAT_LAZY_REFCOUNTS) !== 0;
   }
 
-  /** Run `fn` after every earlier request: one request at a time touches the metadata. */
+  /**
+   * Run `fn` after every earlier request: one request at a time touches the metadata. Data writes
+   * into new clusters that earlier requests left running are waited for first, so `fn` sees them.
+   */
   serialize<T>(fn: () => Promise<T>): Promise<T> {
+    return this.queued(async () => {
+      await this.drain();
+      return fn();
+    });
+  }
+
+  private queued<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Wait for every data write still in flight. */
+  private async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all(this.inflight);
+  }
+
+  /**
+   * Let a data write into freshly allocated clusters run on while the next request is handled.
+   * Nothing else can see those clusters until it completes: any other request (a read, an overwrite
+   * in place, flush, metadata write-back) drains the writes in flight first. At most
+   * `MAX_INFLIGHT_WRITES` run at once.
+   */
+  private async track(write: Promise<void>): Promise<void> {
+    const settled = write.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inflight.add(settled);
+    void settled.then(() => this.inflight.delete(settled));
+    if (this.inflight.size >= MAX_INFLIGHT_WRITES) await Promise.race(this.inflight);
   }
 
   private live(what: string, writing: boolean): void {
@@ -95,6 +130,9 @@ export class Qcow2Device implements ImageDevice {
   async read(offset: number, buffer: Uint8Array): Promise<void> {
     this.live('read', false);
     checkRange(this, offset, buffer.length, 'read');
+    // Nothing changes a read-only image: its reads need no queue and may overlap (convert reads
+    // ahead), as qemu's do.
+    if (this.readOnly) return this.readAt(offset, buffer);
     return this.serialize(() => this.readAt(offset, buffer));
   }
 
@@ -183,14 +221,26 @@ export class Qcow2Device implements ImageDevice {
     this.dirtyMarked = true;
   }
 
+  /**
+   * Writes into new clusters do not hold the queue while their data is written: the clusters are
+   * allocated and mapped in memory, the data write starts, and the next request may begin (up to
+   * `MAX_INFLIGHT_WRITES` data writes overlap, as qemu-img convert keeps several requests in
+   * flight). The promise resolves once this write's data is written.
+   */
   async write(offset: number, data: Uint8Array): Promise<void> {
     this.live('write', true);
     checkRange(this, offset, data.length, 'write');
     this.checkWritable('write');
-    return this.serialize(() => this.writeAt(offset, data));
+    const started: Promise<void>[] = [];
+    await this.queued(() => this.writeAt(offset, data, started));
+    await Promise.all(started);
   }
 
-  private async writeAt(offset: number, data: Uint8Array): Promise<void> {
+  /**
+   * Write under the queue. With `started`, data writes into new clusters are only started and pushed
+   * there (the caller awaits them); without it they complete before this returns.
+   */
+  private async writeAt(offset: number, data: Uint8Array, started?: Promise<void>[]): Promise<void> {
     const cs = this.clusterSize;
     let pos = 0;
     while (pos < data.length) {
@@ -207,11 +257,13 @@ export class Qcow2Device implements ImageDevice {
           run += Math.min(cs, data.length - pos - run);
         }
         if (!this.meta.externalData) this.meta.guardMetadataWrite(m.host, 'data cluster');
+        // The cluster may be one whose first write is still in flight.
+        await this.drain();
         await this.meta.data.write(m.host + within, data.subarray(pos, pos + run));
         pos += run;
         continue;
       }
-      pos += await this.allocateRun(cluster, within, m, data.subarray(pos));
+      pos += await this.allocateRun(cluster, within, m, data.subarray(pos), started);
     }
   }
 
@@ -219,7 +271,7 @@ export class Qcow2Device implements ImageDevice {
    * Write into a run of clusters that each need a new host cluster (unallocated, zero, compressed or
    * shared with a snapshot), starting with `first` (mapped as `m`). Returns the bytes consumed.
    */
-  private async allocateRun(first: number, within: number, m: Mapping, data: Uint8Array): Promise<number> {
+  private async allocateRun(first: number, within: number, m: Mapping, data: Uint8Array, started?: Promise<void>[]): Promise<number> {
     const cs = this.clusterSize;
     const olds: Mapping[] = [m];
     let consumed = Math.min(cs - within, data.length);
@@ -233,7 +285,7 @@ export class Qcow2Device implements ImageDevice {
     const guestStart = first * cs;
     if (within === 0 && consumed === count * cs) {
       // Whole clusters: write the caller's bytes as they are, no copy.
-      return this.placeRun(first, count, olds, data.subarray(0, consumed));
+      return this.placeRun(first, count, olds, data.subarray(0, consumed), started);
     }
     const buf = new Uint8Array(count * cs);
     // Partial head or tail clusters keep their old content (from this image, its backing, or zeros).
@@ -245,12 +297,12 @@ export class Qcow2Device implements ImageDevice {
       await this.readAt(guestStart + lastStart, buf.subarray(lastStart, lastStart + lastLen));
     }
     buf.set(data.subarray(0, consumed), within);
-    await this.placeRun(first, count, olds, buf);
+    await this.placeRun(first, count, olds, buf, started);
     return consumed;
   }
 
   /** Store `count` whole clusters of `buf` in new host clusters and map them; returns the bytes placed. */
-  private async placeRun(first: number, count: number, olds: readonly Mapping[], buf: Uint8Array): Promise<number> {
+  private async placeRun(first: number, count: number, olds: readonly Mapping[], buf: Uint8Array, started?: Promise<void>[]): Promise<number> {
     const cs = this.clusterSize;
     const guestStart = first * cs;
     await this.beforeMetadataChange();
@@ -258,7 +310,12 @@ export class Qcow2Device implements ImageDevice {
     const l2 = this.meta.l2Entries;
     for (let i = Math.floor(first / l2); i <= Math.floor((first + count - 1) / l2); i++) await this.meta.l2ForWrite(i);
     const host = this.meta.externalData ? guestStart : await this.meta.refcounts.allocate(count);
-    await this.meta.data.write(host, guestStart + count * cs > this.size && this.meta.externalData ? buf.subarray(0, this.size - guestStart) : buf);
+    const write = this.meta.data.write(host, guestStart + count * cs > this.size && this.meta.externalData ? buf.subarray(0, this.size - guestStart) : buf);
+    if (started === undefined) await write;
+    else {
+      started.push(write);
+      await this.track(write);
+    }
     await this.setMappings(first, count, (i) => encodeStandard(host + i * cs, true, false));
     await this.releaseAll(olds);
     return buf.length;
@@ -272,8 +329,12 @@ export class Qcow2Device implements ImageDevice {
       const [hi, lo] = entry(i);
       this.meta.setEntry(table, cluster % this.meta.l2Entries, hi, lo);
     }
-    // Metadata is written back at flush, or when this many entries wait (bounds the dirty cache).
-    if (this.meta.dirtyEntries > DIRTY_ENTRIES_LIMIT || this.meta.dirtyTableBytes > DIRTY_TABLE_BYTES_LIMIT) await this.meta.syncL2();
+    // Metadata is written back at flush, or when this many entries wait (bounds the dirty cache);
+    // the data it points to is written first.
+    if (this.meta.dirtyEntries > DIRTY_ENTRIES_LIMIT || this.meta.dirtyTableBytes > DIRTY_TABLE_BYTES_LIMIT) {
+      await this.drain();
+      await this.meta.syncL2();
+    }
   }
 
   /** Drop the references the old mappings held, once the tables on disk no longer point there. */

@@ -91,6 +91,22 @@ export class Qcow2Metadata {
       return hit;
     }
     if (offset < this.clusterSize) throw new StorageError('CorruptTable', `${this.file.path}: an L1 entry points into the qcow2 header`);
+    // Reads of a read-only image run concurrently: two of them may want the same table.
+    let loading = this.l2Loading.get(offset);
+    if (loading === undefined) {
+      loading = this.loadL2(offset);
+      this.l2Loading.set(offset, loading);
+      void loading.then(
+        () => this.l2Loading.delete(offset),
+        () => this.l2Loading.delete(offset),
+      );
+    }
+    return loading;
+  }
+
+  private readonly l2Loading = new Map<number, Promise<L2Table>>();
+
+  private async loadL2(offset: number): Promise<L2Table> {
     const data = new Uint8Array(this.clusterSize);
     await readExact(this.file, offset, data, 'qcow2 L2 table');
     const table: L2Table = { offset, data, view: new DataView(data.buffer), lo: this.clusterSize, hi: 0 };

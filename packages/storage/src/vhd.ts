@@ -76,6 +76,9 @@ export class VhdImage implements ImageDevice {
     return this.header?.blockSize;
   }
 
+  /** New blocks are holes in the file: any sector can be written alone. */
+  readonly writeUnit = SECTOR;
+
   private get differencing(): boolean {
     return this.footer.diskType === VHD_TYPE_DIFFERENCING;
   }

@@ -129,6 +129,11 @@ export class VhdxImage implements ImageDevice {
     return this.blockSize;
   }
 
+  /** New blocks are holes in the file: any sector can be written alone. */
+  get writeUnit(): number {
+    return this.sectorSize;
+  }
+
   get dataWriteGuid(): Uint8Array {
     return this.header.dataWriteGuid;
   }
