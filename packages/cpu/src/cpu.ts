@@ -45,6 +45,13 @@ export const GP = 13;
 
 /** Real-mode segment access rights: present, writable data, accessed (descriptor byte 5). */
 export const REAL_MODE_ATTR = 0x93;
+/** Bits of `segAttr` (descriptor byte 5, then G and D/B): present, S, code, W/R, expand-down, B. */
+const SEG_PRESENT = 0x80;
+const SEG_S = 0x10;
+const SEG_CODE = 0x08;
+const SEG_DOWN = 0x04;
+const SEG_RW = 0x02;
+const SEG_BIG = 0x4000;
 
 /** Unwinds an instruction that faulted mid-way; never escapes `step`/`run`. */
 export class GuestFault extends Error {
@@ -104,6 +111,16 @@ export class CpuCore {
   readonly segBase = new Int32Array(6);
   readonly segLimit = new Uint32Array(6);
   readonly segAttr = new Uint16Array(6);
+  /**
+   * What each access checks, derived from the hidden cache by `refreshSegAccess` whenever it is
+   * loaded: the lowest valid offset (limit + 1 for expand-down data) and the span of valid offsets
+   * above it for reads and for writes, -1 when the access is not allowed at all (a null segment, a
+   * write to read-only data or code, a read of execute-only code). An access checks
+   * `(offset - lo) >>> 0 > span`: one compare, whatever the segment's kind.
+   */
+  readonly segLo = new Int32Array(6);
+  readonly segReadSpan = new Float64Array(6);
+  readonly segWriteSpan = new Float64Array(6);
 
   /** EFLAGS, except the arithmetic flags while `lazy` is 1 (see flags.ts). */
   flags = 2;
@@ -191,6 +208,8 @@ export class CpuCore {
     this.paging = this.mmu !== null && this.paged !== null && (this.mmu.cr0 & CR0_PG) !== 0;
     this.mem = this.paging && this.paged !== null ? this.paged : this.physMem;
     this.addrMask = this.paging ? -1 : this.a20Mask;
+    // PE may have changed: protected mode checks the rights too.
+    for (let seg = 0; seg < 6; seg++) this.refreshSegAccess(seg);
   }
 
   /** Called after the state API changed registers; the interpreter drops what depends on the mode. */
@@ -251,6 +270,42 @@ export class CpuCore {
     return raisePageFault(this, this.mmu!);
   }
 
+  /**
+   * Derives the offsets an access through `seg` may use from its hidden cache (Intel SDM vol. 3A,
+   * 5.3 and 5.5-5.7). Without PE only the limit applies, from offset 0. In protected mode a cache
+   * that is not present (a null selector) allows nothing; code is never writable and readable only
+   * with R; data is readable, writable with W, and expand-down data spans limit + 1 to 0xFFFF, or
+   * to 0xFFFFFFFF with B set. Call it after writing `segLimit` or `segAttr`.
+   */
+  refreshSegAccess(seg: number): void {
+    const limit = this.segLimit[seg];
+    const attr = this.segAttr[seg];
+    let lo = 0;
+    let read = limit;
+    let write = limit;
+    if ((this.cr0 & 1) !== 0) {
+      if ((attr & SEG_PRESENT) === 0 || (attr & SEG_S) === 0) {
+        read = -1;
+        write = -1;
+      } else if ((attr & SEG_CODE) !== 0) {
+        write = -1;
+        if ((attr & SEG_RW) === 0) read = -1;
+      } else {
+        if ((attr & SEG_RW) === 0) write = -1;
+        if ((attr & SEG_DOWN) !== 0) {
+          const top = (attr & SEG_BIG) !== 0 ? 0xffffffff : 0xffff;
+          const span = limit >= top ? -1 : top - limit - 1;
+          lo = limit >= top ? 0 : (limit + 1) | 0;
+          read = span;
+          write = write < 0 ? -1 : span;
+        }
+      }
+    }
+    this.segLo[seg] = lo;
+    this.segReadSpan[seg] = read;
+    this.segWriteSpan[seg] = write;
+  }
+
   /** Loads a segment register the real-mode way: base = selector * 16, limit and rights kept. */
   loadSegReal(seg: number, sel: number): void {
     this.segSel[seg] = sel;
@@ -278,24 +333,24 @@ export class CpuCore {
   }
 
   rd8(seg: number, off: number): number {
-    if (off >>> 0 > this.segLimit[seg]) this.limitFault(seg);
+    if ((off - this.segLo[seg]) >>> 0 > this.segReadSpan[seg]) this.checkAccess(seg, off, 1, false);
     return this.mem.read8(((this.segBase[seg] + off) & this.addrMask) >>> 0);
   }
 
   rd16(seg: number, off: number): number {
     const lin = (this.segBase[seg] + off) | 0;
-    if ((off >>> 0) >= this.segLimit[seg] || (lin & 0xfff) === 0xfff) return this.rd16Slow(seg, off);
+    if ((off - this.segLo[seg]) >>> 0 >= this.segReadSpan[seg] || (lin & 0xfff) === 0xfff) return this.rd16Slow(seg, off);
     return this.mem.read16((lin & this.addrMask) >>> 0);
   }
 
   rd32(seg: number, off: number): number {
     const lin = (this.segBase[seg] + off) | 0;
-    if ((off >>> 0) + 3 > this.segLimit[seg] || (lin & 0xfff) > 0xffc) return this.rd32Slow(seg, off);
+    if (((off - this.segLo[seg]) >>> 0) + 3 > this.segReadSpan[seg] || (lin & 0xfff) > 0xffc) return this.rd32Slow(seg, off);
     return this.mem.read32((lin & this.addrMask) >>> 0) | 0;
   }
 
   wr8(seg: number, off: number, v: number): void {
-    if (off >>> 0 > this.segLimit[seg]) this.limitFault(seg);
+    if ((off - this.segLo[seg]) >>> 0 > this.segWriteSpan[seg]) this.checkAccess(seg, off, 1, true);
     const p = ((this.segBase[seg] + off) & this.addrMask) >>> 0;
     if (this.codePages[p >>> 12] !== 0) this.invalidateCodePage(p >>> 12);
     this.mem.write8(p, v & 0xff);
@@ -303,7 +358,7 @@ export class CpuCore {
 
   wr16(seg: number, off: number, v: number): void {
     const lin = (this.segBase[seg] + off) | 0;
-    if ((off >>> 0) >= this.segLimit[seg] || (lin & 0xfff) === 0xfff) {
+    if ((off - this.segLo[seg]) >>> 0 >= this.segWriteSpan[seg] || (lin & 0xfff) === 0xfff) {
       this.wr16Slow(seg, off, v);
       return;
     }
@@ -314,7 +369,7 @@ export class CpuCore {
 
   wr32(seg: number, off: number, v: number): void {
     const lin = (this.segBase[seg] + off) | 0;
-    if ((off >>> 0) + 3 > this.segLimit[seg] || (lin & 0xfff) > 0xffc) {
+    if (((off - this.segLo[seg]) >>> 0) + 3 > this.segWriteSpan[seg] || (lin & 0xfff) > 0xffc) {
       this.wr32Slow(seg, off, v);
       return;
     }
@@ -335,15 +390,31 @@ export class CpuCore {
   }
 
   /**
-   * Byte-wise access for the edge cases: the 8086 wraps a word at offset 0xFFFF to offset 0 of the
-   * same segment; later CPUs fault on the segment limit. Accesses that cross a page go byte by
-   * byte so each byte is translated (and the A20 wrap at 1 MiB applies).
+   * The full check of `size` bytes at `off` through `seg`: #SS(0) for SS, #GP(0) otherwise, when
+   * they leave the segment's valid offsets or the access is not allowed (see `refreshSegAccess`).
+   * The 8086 has no checks (a word at 0xFFFF wraps). A cache written without a refresh is derived
+   * again before faulting.
    */
-  private offsetAt(seg: number, off: number, i: number, size: number): number {
+  checkAccess(seg: number, off: number, size: number, write: boolean): void {
+    if (this.model.generation === 0 || this.inSegment(seg, off, size, write)) return;
+    this.refreshSegAccess(seg);
+    if (!this.inSegment(seg, off, size, write)) this.limitFault(seg);
+  }
+
+  private inSegment(seg: number, off: number, size: number, write: boolean): boolean {
+    const span = write ? this.segWriteSpan[seg] : this.segReadSpan[seg];
+    return ((off - this.segLo[seg]) >>> 0) + size - 1 <= span;
+  }
+
+  /**
+   * Byte-wise access for the edge cases: the 8086 wraps a word at offset 0xFFFF to offset 0 of the
+   * same segment; later CPUs fault on the segment's checks (`checkAccess`, before any byte moves).
+   * Accesses that cross a page go byte by byte so each byte is translated (and the A20 wrap at
+   * 1 MiB applies).
+   */
+  private offsetAt(off: number, i: number): number {
     const o = (off + i) >>> 0;
-    if (this.model.generation === 0) return o & 0xffff;
-    if ((off >>> 0) + size - 1 > this.segLimit[seg]) this.limitFault(seg);
-    return o;
+    return this.model.generation === 0 ? o & 0xffff : o;
   }
 
   private rdByteAt(seg: number, o: number): number {
@@ -357,29 +428,29 @@ export class CpuCore {
   }
 
   private rd16Slow(seg: number, off: number): number {
-    const o0 = this.offsetAt(seg, off, 0, 2);
-    const o1 = this.offsetAt(seg, off, 1, 2);
-    return this.rdByteAt(seg, o0) | (this.rdByteAt(seg, o1) << 8);
+    this.checkAccess(seg, off, 2, false);
+    return this.rdByteAt(seg, this.offsetAt(off, 0)) | (this.rdByteAt(seg, this.offsetAt(off, 1)) << 8);
   }
 
   private rd32Slow(seg: number, off: number): number {
+    this.checkAccess(seg, off, 4, false);
     let v = 0;
-    for (let i = 0; i < 4; i++) v |= this.rdByteAt(seg, this.offsetAt(seg, off, i, 4)) << (i * 8);
+    for (let i = 0; i < 4; i++) v |= this.rdByteAt(seg, this.offsetAt(off, i)) << (i * 8);
     return v;
   }
 
   private wr16Slow(seg: number, off: number, v: number): void {
-    const o0 = this.offsetAt(seg, off, 0, 2);
-    const o1 = this.offsetAt(seg, off, 1, 2);
+    this.checkAccess(seg, off, 2, true);
+    const o0 = this.offsetAt(off, 0);
     if (this.paging) this.paged?.probeWrite((this.segBase[seg] + o0) | 0, 2);
     this.wrByteAt(seg, o0, v);
-    this.wrByteAt(seg, o1, v >>> 8);
+    this.wrByteAt(seg, this.offsetAt(off, 1), v >>> 8);
   }
 
   private wr32Slow(seg: number, off: number, v: number): void {
-    this.offsetAt(seg, off, 3, 4); // the limit check comes before any byte is written
+    this.checkAccess(seg, off, 4, true);
     if (this.paging) this.paged?.probeWrite((this.segBase[seg] + off) | 0, 4);
-    for (let i = 0; i < 4; i++) this.wrByteAt(seg, this.offsetAt(seg, off, i, 4), v >>> (i * 8));
+    for (let i = 0; i < 4; i++) this.wrByteAt(seg, this.offsetAt(off, i), v >>> (i * 8));
   }
 
   // --- stack ----------------------------------------------------------------------------------

@@ -137,6 +137,7 @@ export function restoreStack(cpu: CpuCore): void {
   cpu.segBase[SS] = saved.base;
   cpu.segLimit[SS] = saved.limit;
   cpu.segAttr[SS] = saved.attr;
+  cpu.refreshSegAccess(SS);
   cpu.regs[4] = saved.esp;
   cpu.stack32 = saved.stack32;
   cpu.setCpl(saved.cpl);
@@ -279,6 +280,7 @@ export function returnToOuter(cpu: CpuCore, sel: number, eip: number, rpl: numbe
       cpu.segAttr[seg] = 0;
       cpu.segBase[seg] = 0;
       cpu.segLimit[seg] = 0;
+      cpu.refreshSegAccess(seg);
     }
   }
 }

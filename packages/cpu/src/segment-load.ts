@@ -31,6 +31,7 @@ export function fillCache(cpu: CpuCore, seg: number, sel: number): void {
   cpu.segBase[seg] = descBase(lo, hi);
   cpu.segLimit[seg] = descLimit(lo, hi);
   cpu.segAttr[seg] = descAttr(hi);
+  cpu.refreshSegAccess(seg);
 }
 
 /** MOV/POP/LxS to SS, DS, ES, FS or GS in protected mode. */
@@ -39,11 +40,12 @@ export function loadDataSegProtected(cpu: CpuCore, seg: number, sel: number): vo
   const code = sel & ~SEL_RPL;
   if ((sel & ~SEL_RPL) === 0 && (sel & 4) === 0) {
     if (seg === SS) cpu.raise(GP, 0);
-    // A null selector loads: using the segment faults (its cache is marked not present).
+    // A null selector loads: using the segment faults (#GP(0): its cache is marked not present).
     cpu.segSel[seg] = sel;
     cpu.segBase[seg] = 0;
     cpu.segLimit[seg] = 0;
     cpu.segAttr[seg] = 0;
+    cpu.refreshSegAccess(seg);
     return;
   }
   descriptorOrGp(cpu, sel);

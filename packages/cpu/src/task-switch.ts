@@ -226,6 +226,7 @@ function unchecked(cpu: CpuCore, seg: number, sel: number): void {
   cpu.segBase[seg] = 0;
   cpu.segLimit[seg] = 0;
   cpu.segAttr[seg] = 0;
+  cpu.refreshSegAccess(seg);
 }
 
 /** Loads the new task's registers, then checks and loads LDTR and the segments (table 7-1). */

@@ -33,6 +33,7 @@ export function loadSegV86(cpu: CpuCore, seg: number, sel: number): void {
   cpu.segBase[seg] = (sel & 0xffff) << 4;
   cpu.segLimit[seg] = 0xffff;
   cpu.segAttr[seg] = V86_SEG_ATTR;
+  cpu.refreshSegAccess(seg);
 }
 
 /** After EFLAGS.VM was set: the six segments given, CPL 3, 16-bit code and stack. */
@@ -131,6 +132,7 @@ export function interruptFromV86(cpu: CpuCore, sel: number, offset: number, gate
     cpu.segBase[seg] = 0;
     cpu.segLimit[seg] = 0;
     cpu.segAttr[seg] = 0;
+    cpu.refreshSegAccess(seg);
   }
   cpu.flags = flags & ~(VM | TF | RF | NT | ((gateType & 1) === 0 ? IF : 0));
   cpu.lazy = 0;

@@ -53,8 +53,12 @@ export function popSeg(cpu: Cpu, op: Op): void {
     cpu.exception(UD);
     return;
   }
+  const sp = cpu.regs[ESP];
   const v = op.msb === 31 ? cpu.pop32() & 0xffff : cpu.pop16();
+  const popped = cpu.regs[ESP];
+  cpu.regs[ESP] = sp; // a load that faults leaves ESP as it was
   loadSeg(cpu, op.ext, v);
+  cpu.regs[ESP] = popped;
 }
 
 /** PUSHA/PUSHAD. */
