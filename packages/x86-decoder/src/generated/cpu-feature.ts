@@ -60,6 +60,8 @@ export const CpuFeature = {
   AVX512F: 55,
   AVX512DQ: 56,
   AVX512BW: 57,
+  AVX512CD: 58,
+  AVX512_VNNI: 59,
 } as const;
 export type CpuFeature = (typeof CpuFeature)[keyof typeof CpuFeature];
 
@@ -123,4 +125,6 @@ export const CPU_FEATURE_NAMES: readonly string[] = [
   'AVX512F',
   'AVX512DQ',
   'AVX512BW',
+  'AVX512CD',
+  'AVX512_VNNI',
 ];

@@ -105,6 +105,16 @@ export const MemorySize = {
   Packed512_UInt128: 100,
   Broadcast64_Int32: 101,
   Broadcast64_UInt32: 102,
+  Broadcast128_2xInt32: 103,
+  Broadcast256_2xInt32: 104,
+  Broadcast512_2xInt32: 105,
+  Packed64_Float16: 106,
+  Packed128_Float16: 107,
+  Packed256_Float16: 108,
+  UInt512: 109,
+  Broadcast128_2xInt16: 110,
+  Broadcast256_2xInt16: 111,
+  Broadcast512_2xInt16: 112,
 } as const;
 export type MemorySize = (typeof MemorySize)[keyof typeof MemorySize];
 
@@ -213,11 +223,21 @@ export const MEMORY_SIZE_NAMES: readonly string[] = [
   'Packed512_UInt128',
   'Broadcast64_Int32',
   'Broadcast64_UInt32',
+  'Broadcast128_2xInt32',
+  'Broadcast256_2xInt32',
+  'Broadcast512_2xInt32',
+  'Packed64_Float16',
+  'Packed128_Float16',
+  'Packed256_Float16',
+  'UInt512',
+  'Broadcast128_2xInt16',
+  'Broadcast256_2xInt16',
+  'Broadcast512_2xInt16',
 ];
 
 /** Size in bytes of each MemorySize (0: none or variable). */
 export const MEMORY_SIZE_BYTES = new Uint16Array([
   0,1,2,4,8,4,8,2,4,8,1,4,6,2,4,8,10,4,14,28,10,8,94,108,10,6,10,512,512,0,0,16,16,16,8,8,16,4,4,16,16,16,8,16,8,
   16,8,8,8,16,4,2,4,2,16,32,32,32,32,32,32,32,32,32,32,32,32,32,64,64,16,32,64,16,32,64,8,16,32,64,64,16,32,64,
-  64,64,64,64,64,16,32,64,64,16,32,64,64,16,32,64,64,8,8,
+  64,64,64,64,64,16,32,64,64,16,32,64,64,16,32,64,64,8,8,16,32,64,8,16,32,64,16,32,64,
 ]);
