@@ -1,6 +1,7 @@
 import { CpuError } from './errors.js';
 import { CS, SS, type CpuCore } from './cpu.js';
 import { readFlags } from './flags.js';
+import { fpuStateWriter, getFpuState, type FpuState, type FpuStatePatch } from './fpu/state.js';
 import type { MsrEntry } from './msr.js';
 
 /** A segment register with its hidden descriptor cache. */
@@ -62,10 +63,13 @@ export interface CpuState {
    * before the Pentium. A patch may list some: each is checked as WRMSR checks it.
    */
   msrs: MsrEntry[];
+  /** The x87 unit (see `FpuState`). */
+  fpu: FpuState;
 }
 
 /** A partial state: each given field replaces the CPU's; segments may give just some fields. */
-export type CpuStatePatch = Partial<Omit<CpuState, 'es' | 'cs' | 'ss' | 'ds' | 'fs' | 'gs' | 'gdtr' | 'idtr' | 'ldtrCache' | 'trCache'>> & {
+export type CpuStatePatch = Partial<Omit<CpuState, 'es' | 'cs' | 'ss' | 'ds' | 'fs' | 'gs' | 'gdtr' | 'idtr' | 'ldtrCache' | 'trCache' | 'fpu'>> & {
+  fpu?: FpuStatePatch;
   ldtrCache?: Partial<TableRegister>;
   trCache?: Partial<TaskRegisterCache>;
   es?: Partial<SegmentState>;
@@ -110,6 +114,7 @@ export function getCpuState(cpu: CpuCore): CpuState {
     halted: cpu.halted,
     interruptShadow: cpu.shadow,
     msrs: cpu.msr.entries(),
+    fpu: getFpuState(cpu),
   };
 }
 
@@ -244,6 +249,7 @@ export function setCpuState(cpu: CpuCore, patch: CpuStatePatch): void {
     });
   }
   if (patch.msrs !== undefined) writes.push(cpu.msr.prepareEntries(patch.msrs));
+  if (patch.fpu !== undefined) writes.push(fpuStateWriter(cpu, patch.fpu));
   for (const w of writes) w();
   cpu.setCodeSize((cpu.segAttr[CS] & ATTR_DB) !== 0 ? -1 : 0xffff);
   cpu.stack32 = (cpu.segAttr[SS] & ATTR_DB) !== 0;

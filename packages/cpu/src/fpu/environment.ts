@@ -1,3 +1,4 @@
+import type { CpuCore } from '../cpu.js';
 import type { Cpu } from '../interpreter.js';
 import type { Fpu } from './fpu.js';
 
@@ -17,7 +18,7 @@ for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf
  * (11 bits). It is read back from the instruction's bytes when first needed, so executing x87
  * instructions does not pay for it; 0 when the bytes cannot be read.
  */
-export function lastOpcode(cpu: Cpu): number {
+export function lastOpcode(cpu: CpuCore): number {
   const fpu = cpu.fpu;
   if (fpu.fop >= 0) return fpu.fop;
   let fop = 0;
@@ -36,7 +37,7 @@ export function lastOpcode(cpu: Cpu): number {
 }
 
 /** A byte at a linear address without side effects (no #PF, no CR2): -1 when it does not translate. */
-function readCodeByte(cpu: Cpu, linear: number): number {
+function readCodeByte(cpu: CpuCore, linear: number): number {
   let phys: number;
   if (cpu.paging && cpu.mmu !== null) {
     phys = cpu.mmu.translateFetch(linear);

@@ -248,12 +248,12 @@ export function toInt64(se: number, hi: number, lo: number, rc: number): void {
   }
   const shift = 63 - (e - EXP_BIAS); // bits below the binary point
   if (shift <= 0) {
-    intResult.big = true; // 2^63 and up (the caller checks -2^63 separately)
+    // 2^63 and up: an integer already; only −2^63 (shift 0) fits a signed 64-bit integer
+    intResult.big = shift < 0;
     intResult.hi = hi;
     intResult.lo = lo;
     intResult.inexact = false;
     intResult.up = false;
-    if (shift === 0) return;
     return;
   }
   let kHi: number;
