@@ -160,7 +160,8 @@ describe('a Machine built with a policy', () => {
     expect(seconds).toBeGreaterThan(0.2);
     // The cap, plus one 10 ms window it may run ahead.
     expect(m.instructions).toBeLessThanOrEqual(cap * seconds + cap / 100 + 1);
-    expect(m.instructions).toBeGreaterThan(cap * 0.2);
+    // ... and is not starved either (loose: the host is shared).
+    expect(m.instructions).toBeGreaterThan((cap * seconds) / 10);
   });
 
   it('changes its policy while running: validated, applied at once, recorded; a bad change leaves the old one', async () => {
