@@ -163,8 +163,10 @@ export function fildM(cpu: Cpu, op: Op): void {
   const a = ea(cpu, op);
   let hi = 0;
   let lo: number;
-  if (op.ext === 16) lo = (cpu.rd16(op.seg, a) << 16) >> 16;
-  else {
+  if (op.ext === 16) {
+    lo = (cpu.rd16(op.seg, a) << 16) >> 16;
+    hi = lo >> 31;
+  } else {
     lo = cpu.rd32(op.seg, a);
     if (op.ext === 64) hi = cpu.rd32(op.seg, (a + 4) & op.amask);
     else hi = lo >> 31;
