@@ -1,6 +1,7 @@
 import { CODE_NAMES, decode, Instruction, OpKind, Prefix, Register } from '@tsvm/x86-decoder';
 import type { CodePageTracking } from './bus.js';
-import { CS, CpuCore, DB, DE, DS, GuestFault, UD, type CpuOptions } from './cpu.js';
+import { CS, CpuCore, DB, DE, DS, GP, GuestFault, UD, type CpuOptions } from './cpu.js';
+import type { InstructionWatch } from './debugger.js';
 import { EXEC_SPECS, type ExecSpec } from './dispatch.js';
 import { IF, TF } from './flags.js';
 import { Op } from './op.js';
@@ -20,7 +21,9 @@ export type StopReason =
   /** A triple fault (or a fault while delivering a double fault) shut the processor down. */
   | 'shutdown'
   /** `requestStop()` was called (debugger, policy exit). */
-  | 'stopped';
+  | 'stopped'
+  /** A debugger breakpoint: stopped before the instruction at its linear address (debugger.ts). */
+  | 'breakpoint';
 
 const PAGE_SHIFT = 12;
 const PAGE_SIZE = 1 << PAGE_SHIFT;
@@ -57,6 +60,8 @@ export class Cpu extends CpuCore {
   private noTrap = false;
 
   private readonly tracking: CodePageTracking | null;
+  /** An armed debugger, asked before each instruction; null (the usual case) costs nothing per instruction. */
+  watch: InstructionWatch | null = null;
 
   constructor(options: CpuOptions) {
     super(options);
@@ -109,6 +114,7 @@ export class Cpu extends CpuCore {
     this.stopRequested = false;
     let n = 0;
     while (n < budget) {
+    const watch = this.watch;
       if (this.shutdown) return 'shutdown';
       if (!this.shadow && (this.flags & IF) !== 0) {
         const vector = this.interrupts.acknowledge();
@@ -119,6 +125,7 @@ export class Cpu extends CpuCore {
       if (this.halted) return this.shutdown ? 'shutdown' : 'halt';
       const trap = (this.flags & TF) !== 0;
       this.noTrap = false;
+      if (watch !== null && watch.beforeInstruction(this)) return 'breakpoint';
       this.repYield = false;
       this.opEip = this.eip;
       const op = this.fetchOrFault();
