@@ -70,7 +70,9 @@ const EVEX_WORDS: Readonly<Record<string, number>> = {
 function broadcastElementBytes(elem: string): number {
   const m = /^(?:(\d+)x)?(?:U?Int|Float|BFloat)(\d+)$/.exec(elem);
   if (m === null) return 0;
-  return (Number(m[1] ?? '1') * Number(m[2])) / 8;
+  // UInt52 (IFMA) elements sit in 64-bit lanes.
+  const bits = m[2] === '52' ? 64 : Number(m[2]);
+  return (Number(m[1] ?? '1') * bits) / 8;
 }
 
 class Interner {

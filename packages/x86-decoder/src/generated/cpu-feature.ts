@@ -62,6 +62,17 @@ export const CpuFeature = {
   AVX512BW: 57,
   AVX512CD: 58,
   AVX512_VNNI: 59,
+  AVX512PF: 60,
+  AVX512_VBMI2: 61,
+  AVX512_VBMI: 62,
+  AVX512_IFMA: 63,
+  AVX512ER: 64,
+  GFNI: 65,
+  VAES: 66,
+  AVX512_BITALG: 67,
+  AVX512_VPOPCNTDQ: 68,
+  AVX512_BF16: 69,
+  VPCLMULQDQ: 70,
 } as const;
 export type CpuFeature = (typeof CpuFeature)[keyof typeof CpuFeature];
 
@@ -127,4 +138,15 @@ export const CPU_FEATURE_NAMES: readonly string[] = [
   'AVX512BW',
   'AVX512CD',
   'AVX512_VNNI',
+  'AVX512PF',
+  'AVX512_VBMI2',
+  'AVX512_VBMI',
+  'AVX512_IFMA',
+  'AVX512ER',
+  'GFNI',
+  'VAES',
+  'AVX512_BITALG',
+  'AVX512_VPOPCNTDQ',
+  'AVX512_BF16',
+  'VPCLMULQDQ',
 ];

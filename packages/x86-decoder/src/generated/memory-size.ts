@@ -115,6 +115,18 @@ export const MemorySize = {
   Broadcast128_2xInt16: 110,
   Broadcast256_2xInt16: 111,
   Broadcast512_2xInt16: 112,
+  Packed128_UInt52: 113,
+  Broadcast128_UInt52: 114,
+  Packed256_UInt52: 115,
+  Broadcast256_UInt52: 116,
+  Packed512_UInt52: 117,
+  Broadcast512_UInt52: 118,
+  Packed128_2xBFloat16: 119,
+  Broadcast128_2xBFloat16: 120,
+  Packed256_2xBFloat16: 121,
+  Broadcast256_2xBFloat16: 122,
+  Packed512_2xBFloat16: 123,
+  Broadcast512_2xBFloat16: 124,
 } as const;
 export type MemorySize = (typeof MemorySize)[keyof typeof MemorySize];
 
@@ -233,11 +245,24 @@ export const MEMORY_SIZE_NAMES: readonly string[] = [
   'Broadcast128_2xInt16',
   'Broadcast256_2xInt16',
   'Broadcast512_2xInt16',
+  'Packed128_UInt52',
+  'Broadcast128_UInt52',
+  'Packed256_UInt52',
+  'Broadcast256_UInt52',
+  'Packed512_UInt52',
+  'Broadcast512_UInt52',
+  'Packed128_2xBFloat16',
+  'Broadcast128_2xBFloat16',
+  'Packed256_2xBFloat16',
+  'Broadcast256_2xBFloat16',
+  'Packed512_2xBFloat16',
+  'Broadcast512_2xBFloat16',
 ];
 
 /** Size in bytes of each MemorySize (0: none or variable). */
 export const MEMORY_SIZE_BYTES = new Uint16Array([
   0,1,2,4,8,4,8,2,4,8,1,4,6,2,4,8,10,4,14,28,10,8,94,108,10,6,10,512,512,0,0,16,16,16,8,8,16,4,4,16,16,16,8,16,8,
   16,8,8,8,16,4,2,4,2,16,32,32,32,32,32,32,32,32,32,32,32,32,32,64,64,16,32,64,16,32,64,8,16,32,64,64,16,32,64,
-  64,64,64,64,64,16,32,64,64,16,32,64,64,16,32,64,64,8,8,16,32,64,8,16,32,64,16,32,64,
+  64,64,64,64,64,16,32,64,64,16,32,64,64,16,32,64,64,8,8,16,32,64,8,16,32,64,16,32,64,16,16,32,32,64,64,16,16,32,
+  32,64,64,
 ]);
