@@ -1,6 +1,6 @@
 import { CODE_NAMES, decode, Instruction, OpKind, Prefix, Register } from '@tsvm/x86-decoder';
 import type { CodePageTracking } from './bus.js';
-import { CS, CpuCore, DB, DE, DS, GP, GuestFault, UD, type CpuOptions } from './cpu.js';
+import { CS, CpuCore, DB, DE, DS, GuestFault, UD, type CpuOptions } from './cpu.js';
 import type { InstructionWatch } from './debugger.js';
 import { EXEC_SPECS, type ExecSpec } from './dispatch.js';
 import { IF, TF } from './flags.js';
@@ -112,9 +112,9 @@ export class Cpu extends CpuCore {
   /** Executes up to `budget` instructions and says why it stopped. */
   run(budget: number): StopReason {
     this.stopRequested = false;
+    const watch = this.watch;
     let n = 0;
     while (n < budget) {
-    const watch = this.watch;
       if (this.shutdown) return 'shutdown';
       if (!this.shadow && (this.flags & IF) !== 0) {
         const vector = this.interrupts.acknowledge();
@@ -123,9 +123,9 @@ export class Cpu extends CpuCore {
       this.shadow = false;
       this.ssShadow = false;
       if (this.halted) return this.shutdown ? 'shutdown' : 'halt';
+      if (watch !== null && watch.beforeInstruction(this)) return 'breakpoint';
       const trap = (this.flags & TF) !== 0;
       this.noTrap = false;
-      if (watch !== null && watch.beforeInstruction(this)) return 'breakpoint';
       this.repYield = false;
       this.opEip = this.eip;
       const op = this.fetchOrFault();
