@@ -250,8 +250,15 @@ export class CpuCore {
 
   /** Loads a data or stack segment register the way the current mode does (v86 mode: real-mode style). */
   loadSeg(seg: number, sel: number): void {
-    if ((this.cr0 & 1) !== 0 && (this.flags & VM) === 0) loadDataSegProtected(this, seg, sel);
-    else this.loadSegReal(seg, sel);
+    if ((this.cr0 & 1) === 0) this.loadSegReal(seg, sel);
+    else if ((this.flags & VM) === 0) loadDataSegProtected(this, seg, sel);
+    else {
+      // Virtual-8086 mode: real-mode style, with the v86 cache (limit FFFFh, DPL 3 data; see v86.ts).
+      this.loadSegReal(seg, sel);
+      this.segLimit[seg] = 0xffff;
+      this.segAttr[seg] = 0xf3;
+      this.refreshSegAccess(seg);
+    }
   }
 
   /** Changes CPL (and the rights the Mmu checks ordinary accesses with). */

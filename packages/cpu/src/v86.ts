@@ -127,19 +127,22 @@ export function interruptFromV86(cpu: CpuCore, sel: number, offset: number, gate
     cpu.setCodeSize(0xffff);
     throw e;
   }
-  for (const seg of DATA_SEGS) {
-    cpu.segSel[seg] = 0;
-    cpu.segBase[seg] = 0;
-    cpu.segLimit[seg] = 0;
-    cpu.segAttr[seg] = 0;
-    cpu.refreshSegAccess(seg);
-  }
+  nullSeg(cpu, ES);
+  nullSeg(cpu, DS);
+  nullSeg(cpu, FS);
+  nullSeg(cpu, GS);
   cpu.flags = flags & ~(VM | TF | RF | NT | ((gateType & 1) === 0 ? IF : 0));
   cpu.lazy = 0;
   cpu.halted = false;
 }
 
-const DATA_SEGS = [ES, DS, FS, GS];
+function nullSeg(cpu: CpuCore, seg: number): void {
+  cpu.segSel[seg] = 0;
+  cpu.segBase[seg] = 0;
+  cpu.segLimit[seg] = 0;
+  cpu.segAttr[seg] = 0;
+  cpu.refreshSegAccess(seg);
+}
 
 function pushWide(cpu: CpuCore, v: number): void {
   cpu.push32(v);
