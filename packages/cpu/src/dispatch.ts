@@ -208,6 +208,10 @@ for (const [name, kind] of BT) {
 for (const s of W) {
   def(`Bsf_r${s}_rm${s}`, bit.bsfR, bit.bsfM, 'rm', 0, { minGen: 3 });
   def(`Bsr_r${s}_rm${s}`, bit.bsfR, bit.bsfM, 'rm', 1, { minGen: 3 });
+  // F3 0F BC/BD (TZCNT/LZCNT on BMI1/LZCNT parts): a CPU without them ignores the F3 prefix and runs
+  // BSF/BSR. Compilers emit `rep bsf` for exactly this reason (Linux's __ffs, _find_first_bit).
+  def(`Tzcnt_r${s}_rm${s}`, bit.bsfR, bit.bsfM, 'rm', 0, { minGen: 3 });
+  def(`Lzcnt_r${s}_rm${s}`, bit.bsfR, bit.bsfM, 'rm', 1, { minGen: 3 });
   def(`Xadd_rm${s}_r${s}`, exchange.xaddR, exchange.xaddM, 'mr', 0, { minGen: 4 });
   def(`Cmpxchg_rm${s}_r${s}`, exchange.cmpxchgR, exchange.cmpxchgM, 'mr', 0, { minGen: 4 });
 }

@@ -25,6 +25,17 @@ describe('32-bit forms in real mode (operand-size prefix 66, address-size 67)', 
     expect(cpu.getState().eax).toBe(0x12345678);
   });
 
+  it('REP BSF / REP BSR (TZCNT/LZCNT encodings) run as BSF/BSR on a CPU without BMI1', () => {
+    let s = exec([0xf3, 0x66, 0x0f, 0xbc, 0xc1], { ecx: 0x100 }); // rep bsf eax, ecx
+    expect(s.eax).toBe(8);
+    expect(s.eflags & ZF).toBe(0);
+    s = exec([0xf3, 0x66, 0x0f, 0xbd, 0xc1], { ecx: 0x100 }); // rep bsr eax, ecx
+    expect(s.eax).toBe(8);
+    s = exec([0xf3, 0x66, 0x0f, 0xbc, 0xc1], { eax: 0x1234, ecx: 0 });
+    expect(s.eflags & ZF).toBe(ZF);
+    expect(s.eax).toBe(0x1234);
+  });
+
   it('MOVZX / MOVSX', () => {
     expect(exec([0x66, 0x0f, 0xb6, 0xc3], { eax: 0xffffffff, ebx: 0x80 }).eax).toBe(0x80); // movzx eax, bl
     expect(exec([0x66, 0x0f, 0xbe, 0xc3], { ebx: 0x80 }).eax).toBe(0xffffff80); // movsx eax, bl
