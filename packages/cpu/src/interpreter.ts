@@ -1,6 +1,6 @@
-import { CODE_NAMES, decode, Instruction, OpKind, Prefix, Register } from '@tsvm/x86-decoder';
+import { CODE_NAMES, DecodeError, decode, Instruction, OpKind, Prefix, Register } from '@tsvm/x86-decoder';
 import type { CodePageTracking } from './bus.js';
-import { CS, CpuCore, DB, DE, DS, GuestFault, UD, type CpuOptions } from './cpu.js';
+import { CS, CpuCore, DB, DE, DS, GP, GuestFault, UD, type CpuOptions } from './cpu.js';
 import type { InstructionWatch } from './debugger.js';
 import { EXEC_SPECS, type ExecSpec } from './dispatch.js';
 import { IF, TF } from './flags.js';
@@ -45,6 +45,8 @@ export function unsupportedCodes(): string[] {
 }
 
 const UD_SPEC: ExecSpec = { reg: (cpu) => cpu.exception(UD), mem: null, ext: 0, layout: '' };
+/** More than 15 bytes (prefixes included): #GP(0), not #UD (SDM vol. 2A, 2.1). */
+const TOO_LONG_SPEC: ExecSpec = { reg: (cpu) => cpu.raise(GP, 0), mem: null, ext: 0, layout: '' };
 
 /**
  * The x86 CPU: state (CpuCore) plus the fetch-decode-execute loop. Decoded instructions are cached
@@ -58,10 +60,10 @@ export class Cpu extends CpuCore {
   private curOps: (Op | undefined)[] = [];
   /** The single-step trap of the current instruction is cancelled (INT n, MOV SS). */
   private noTrap = false;
-
-  private readonly tracking: CodePageTracking | null;
   /** An armed debugger, asked before each instruction; null (the usual case) costs nothing per instruction. */
   watch: InstructionWatch | null = null;
+
+  private readonly tracking: CodePageTracking | null;
 
   constructor(options: CpuOptions) {
     super(options);
@@ -139,6 +141,7 @@ export class Cpu extends CpuCore {
       } catch (e) {
         if (e !== this.fault) throw e;
         this.eip = this.opEip;
+        this.noTrap = true; // a faulting instruction did not complete: no single-step trap after it
         this.deliver(this.fault.vector, this.opEip, true, this.fault.errorCode);
       }
       n++;
@@ -154,6 +157,7 @@ export class Cpu extends CpuCore {
   /** A fault raised by an instruction: the return address is the faulting instruction. */
   exception(vector: number): void {
     this.eip = this.opEip;
+    this.noTrap = true;
     this.deliver(vector, this.opEip, true);
   }
 
@@ -284,7 +288,7 @@ export class Cpu extends CpuCore {
       decode(bytes, 0, this.eip, bitness, insn);
       let spec = SPEC_BY_CODE[insn.code];
       if (insn.code === 0 || spec === undefined || (spec.minGen ?? 0) > this.model.generation || (!this.model.has32 && usesWidePrefix(insn))) {
-        spec = UD_SPEC;
+        spec = insn.code === 0 && insn.error === DecodeError.TooLong ? TOO_LONG_SPEC : UD_SPEC;
       }
       op = buildOp(insn, spec);
       if (op.len === 0) op.len = 1;
