@@ -28,7 +28,7 @@ import {
   markAccessed,
   writeSystem8,
 } from './descriptors.js';
-import { NT, RF, VM, readFlags, writeFlags } from './flags.js';
+import { NT, VM, readFlags, writeFlags } from './flags.js';
 import { PF, writeCr3 } from './paging.js';
 import { TS, interruptProtected } from './pm-interrupts.js';
 import { NP, fillCache } from './segment-load.js';
@@ -234,7 +234,8 @@ function loadIncoming(cpu: CpuCore, new32: boolean): void {
   if (new32 && cpu.paging) writeCr3(cpu, incoming.cr3);
   else if (new32) cpu.cr3 = incoming.cr3 | 0;
   cpu.eip = incoming.eip;
-  const mask = new32 ? cpu.model.flagsWritable | VM | RF : cpu.model.flagsWritable & 0xffff;
+  // RF is not kept (no instruction breakpoints yet), as IRETD does not keep it.
+  const mask = new32 ? cpu.model.flagsWritable | VM : cpu.model.flagsWritable & 0xffff;
   writeFlags(cpu, incoming.eflags, mask);
   cpu.regs.set(incomingRegs);
   cpu.ldtr = incoming.ldt;

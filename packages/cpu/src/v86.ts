@@ -60,7 +60,8 @@ export function iretToV86(cpu: CpuCore, eip: number, cs: number, flags: number):
   const ds = cpu.pop32();
   const fs = cpu.pop32();
   const gs = cpu.pop32();
-  writeFlags(cpu, flags | VM, cpu.model.flagsWritable | VM | RF);
+  // RF is not kept (there are no instruction breakpoints to resume past), as IRETD elsewhere.
+  writeFlags(cpu, flags | VM, cpu.model.flagsWritable | VM);
   enterV86(cpu, es, cs, ss, ds, fs, gs);
   cpu.regs[ESP] = esp;
   cpu.eip = eip & 0xffff;
