@@ -355,6 +355,7 @@ function evexBeforeOperands(s: DecodeState, into: Instruction, def: number): boo
   const aaa = s.evexAaa;
   // L'L = 3 is reserved unless it is a rounding mode.
   if (s.evexLL === 3 && (s.evexB === 0 || s.mod !== 3)) return evexInvalid(s);
+  if (s.evexV2 !== 0 && (ev & EVEX_ATTR.V2_USED) === 0) return evexInvalid(s);
   if (aaa !== 0) {
     if ((ev & EVEX_ATTR.K) === 0) return evexInvalid(s);
     into.opMask = (RegClass.K << 5) | aaa;

@@ -57,7 +57,8 @@ export function parseEvex(s: DecodeState, ctxIn: number): number {
   ctx |= (osz << CTX.OSZ_SHIFT) | (osz << CTX.OSZD_SHIFT);
   ctx |= (2 << CTX.ENC_SHIFT) | (s.evexLL << CTX.L_SHIFT);
   if (w !== 0) ctx |= CTX.W;
-  if (vvvv !== 0 || v2 !== 0) ctx |= CTX.VVVV_USED;
+  // V' is checked per entry: it extends vvvv, or a VSIB index.
+  if (vvvv !== 0) ctx |= CTX.VVVV_USED;
   s.vectorLength = 128 << s.evexLL;
   s.ctx = ctx;
   return map + 6;

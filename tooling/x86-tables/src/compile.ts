@@ -304,6 +304,7 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
         evexAttrs |= EVEX_ATTR.BCST | (Math.log2(elem) << EVEX_ATTR.BCST_LOG2_SHIFT);
       }
       if (disp8N < 0) disp8N = Math.max(1, memorySizeBytes(memName));
+      if (ops.some((o) => o >> 8 === G.Vvvv || o >> 8 === G.Vsib)) evexAttrs |= EVEX_ATTR.V2_USED;
       evexWord = evexAttrs | Math.log2(disp8N);
       if (!Number.isInteger(Math.log2(disp8N))) throw new TableError('Semantics', `${where}: disp8 scale ${disp8N} is not a power of two`);
     } else if (evexAttrs !== 0 || bcst || disp8N >= 0) {

@@ -74,4 +74,6 @@ export const EVEX_ATTR = {
   SAE: 1 << 8,
   /** 2 bits: log2 of the broadcast element size. */
   BCST_LOG2_SHIFT: 9,
+  /** EVEX.V' may be set: an operand uses vvvv or a VSIB index (else V' must be 0, inverted 1). */
+  V2_USED: 1 << 11,
 } as const;
