@@ -1,3 +1,4 @@
+import type { InterruptSource } from '../bus.js';
 import { DATA_SEG, testMachine, type TestMachine } from '../test-machine.js';
 
 /** Test support: a real-mode machine whose data segment (DS = 0x3000) is read and written by offset. */
@@ -16,8 +17,8 @@ export interface FpuMachine extends TestMachine {
 const DATA = DATA_SEG << 4;
 const view = new DataView(new ArrayBuffer(8));
 
-export function fpuMachine(code: number[], model: 'p6' | '386' | '286' | '8086' = 'p6'): FpuMachine {
-  const m = testMachine(model, [...code, 0xf4]);
+export function fpuMachine(code: number[], model: 'p6' | '386' | '286' | '8086' = 'p6', interrupts?: InterruptSource): FpuMachine {
+  const m = testMachine(model, [...code, 0xf4], interrupts);
   const { mem, cpu } = m;
   const bytes = (off: number, n: number, v?: number[]): number[] => {
     if (v !== undefined) v.forEach((b, i) => mem.write8(DATA + off + i, b));
