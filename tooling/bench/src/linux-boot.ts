@@ -10,7 +10,7 @@ import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchError } from './errors.js';
@@ -90,6 +90,7 @@ function failedRun(peer: string, e: unknown): PeerRun {
     done: null,
     stopped: { seconds: 0, cpuSeconds: null, instructions: null },
     reason: `failed: ${message}`,
+    where: null,
     guestJobMs: null,
     lastLines: [],
     instructionSource: 'n/a',
@@ -119,6 +120,7 @@ async function main(o: LinuxBootOptions): Promise<void> {
   const v86Version = usesV86 ? (JSON.parse(readFileSync(createRequire(import.meta.url).resolve('v86/package.json'), 'utf8')) as { version: string }).version : undefined;
 
   log(`append "${o.append}", ${o.memoryMiB} MiB, peers ${peers.join(', ')}, ${o.runs} run(s)`);
+  const loadBefore = loadavg()[0];
   const runs = new Map<PeerName, PeerRun[]>(peers.map((p) => [p, []]));
   const onQemuEvent = (peer: string) => (event: GuestEvent, at: Milestone) =>
     log(`${peer}: ${event === 'marker' ? 'marker' : 'job done'} at ${describe(at)}`);
@@ -163,9 +165,11 @@ async function main(o: LinuxBootOptions): Promise<void> {
 
   const summaries: PeerSummary[] = peers.map((p) => summarize(p, runs.get(p)!, p === 'qemu' ? icountRuns : []));
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  // Other work on the host slows every peer's wall-clock time; the cpu columns are less sensitive to it.
+  const load = { before: loadBefore, after: loadavg()[0] };
   process.stdout.write(
     `Linux boot to the /init marker and the job's end; append "${o.append}", ${o.memoryMiB} MiB, ` +
-      `${o.runs} run(s) (medians); ${cpu}, ${cpus().length} cores\n` +
+      `${o.runs} run(s) (medians); ${cpu}, ${cpus().length} cores, load average ${load.before.toFixed(1)} before, ${load.after.toFixed(1)} after\n` +
       `${[qemu, v86Version && `v86 ${v86Version}`, `tsvm ${o.tsvmTime} time`].filter(Boolean).join('; ')}\n\n` +
       `${formatReport(summaries)}\n`,
   );
@@ -184,7 +188,7 @@ async function main(o: LinuxBootOptions): Promise<void> {
     }
     const report = {
       date: new Date().toISOString(),
-      host: { node: process.version, cpu, cores: cpus().length },
+      host: { node: process.version, cpu, cores: cpus().length, loadAverage: load },
       options: o,
       guest: { kernel: fileInfo(kernel), initrd: fileInfo(initrd), bios: bios === undefined ? null : fileInfo(bios) },
       versions: { qemu: qemu ?? null, v86: v86Version ?? null },

@@ -21,6 +21,8 @@ export interface PeerRun {
   reason: string;
   /** The job's duration by the guest's clock, ms (from the JOB-DONE line). */
   guestJobMs: number | null;
+  /** Where the guest's CPU was when the run stopped (tsvm only: its registers), or null. */
+  where: string | null;
   /** The guest's last console lines. */
   lastLines: string[];
   /** How the instruction counts were obtained. */

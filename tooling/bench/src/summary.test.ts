@@ -6,7 +6,7 @@ import { formatReport } from './table.js';
 const at = (seconds: number, instructions: number | null, cpuSeconds: number | null = seconds): Milestone => ({ seconds, cpuSeconds, instructions });
 
 function run(peer: string, marker: Milestone | null, done: Milestone | null, stopped: Milestone, reason = 'done'): PeerRun {
-  return { peer, marker, done, stopped: done ?? stopped, reason, guestJobMs: done ? 950 : null, lastLines: ['last line'], instructionSource: `${peer} counter` };
+  return { peer, marker, done, stopped: done ?? stopped, reason, where: null, guestJobMs: done ? 950 : null, lastLines: ['last line'], instructionSource: `${peer} counter` };
 }
 
 describe('summaries and ratios', () => {

@@ -21,6 +21,8 @@ export interface PeerSummary {
   reasons: string[];
   guestJobMs: number | null;
   lastLines: string[];
+  /** Where the last run's CPU stopped, when the peer says. */
+  where: string | null;
 }
 
 export function median(values: readonly number[]): number | null {
@@ -77,6 +79,7 @@ export function summarize(peer: string, runs: readonly PeerRun[], counts: readon
     reasons: [...new Set(runs.map((r) => r.reason))],
     guestJobMs: medianOf(runs.map((r) => r.guestJobMs)),
     lastLines: runs[runs.length - 1]?.lastLines ?? [],
+    where: runs[runs.length - 1]?.where ?? null,
   };
 }
 

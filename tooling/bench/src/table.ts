@@ -44,7 +44,9 @@ export function formatReport(summaries: readonly PeerSummary[]): string {
   const notes: string[] = [];
   for (const s of summaries) {
     if (s.reachedDone < s.runs) notes.push(`${s.peer}: ${s.reachedDone === 0 ? '' : `${s.runs - s.reachedDone} of ${s.runs} runs `}${shortfall(s)}`);
-    if (s.reachedDone < s.runs && s.lastLines.length > 0) notes.push(`  last console lines: ${s.lastLines.map((l) => JSON.stringify(l)).join(' / ')}`);
+    if (s.reachedDone === s.runs) continue;
+    notes.push(s.lastLines.length > 0 ? `  last console lines: ${s.lastLines.map((l) => JSON.stringify(l)).join(' / ')}` : '  no console output');
+    if (s.where !== null) notes.push(`  stopped at ${s.where}`);
   }
   for (const s of summaries) notes.push(`${s.peer} instructions: ${s.instructionSource}`);
 

@@ -109,6 +109,7 @@ export async function runQemu(job: QemuJob, onEvent: (event: GuestEvent, at: Mil
     ...marks,
     stopped,
     reason,
+    where: null,
     guestJobMs: output.guestJobMs,
     lastLines: output.lastLines(),
     instructionSource: job.icount ? 'QMP query-replay under -icount shift=0,sleep=off' : 'not counted (a separate -icount run counts)',

@@ -20,6 +20,14 @@ function describeExit(exit: MachineExit): string {
   }
 }
 
+const hex = (n: number): string => n.toString(16).padStart(8, '0');
+
+/** The CPU's position, for a run that stopped early: a kernel running at its virtual addresses (paging on, EIP at 0xC0000000 and up) is past the decompressor. */
+function whereIs(machine: Machine): string {
+  const s = machine.cpu.getState();
+  return `CS:EIP ${s.cs.selector.toString(16).padStart(4, '0')}:${hex(s.eip)}, CR0 ${hex(s.cr0)}, CR3 ${hex(s.cr3)}${s.halted ? ', halted' : ''}`;
+}
+
 /** Boots the guest on a tsvm `Machine` in this process (Linux boot protocol, no firmware). */
 export async function runTsvm(job: NodePeerJob, report: Report): Promise<PeerRun> {
   const kernel = new Uint8Array(readFileSync(job.kernel));
@@ -65,6 +73,7 @@ export async function runTsvm(job: NodePeerJob, report: Report): Promise<PeerRun
     ...marks,
     stopped: marks.done ?? clock.at(machine?.instructions ?? 0),
     reason,
+    where: machine === undefined || marks.done !== null ? null : whereIs(machine),
     guestJobMs: output.guestJobMs,
     lastLines: output.lastLines(),
     instructionSource: `Machine.instructions (${job.tsvmTime} time, CPU ${job.tsvmCpu})`,

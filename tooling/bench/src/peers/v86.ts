@@ -63,6 +63,7 @@ export async function runV86(job: NodePeerJob, report: Report): Promise<PeerRun>
     ...marks,
     stopped,
     reason,
+    where: null,
     guestJobMs: output.guestJobMs,
     lastLines: output.lastLines(),
     instructionSource: `get_instruction_counter(), sampled every ${SAMPLE_EVERY_MS} ms (JIT ${jit ? 'on' : 'off'})`,
