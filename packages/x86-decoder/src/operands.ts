@@ -165,6 +165,8 @@ function setImm(into: Instruction, k: number, kind: number, lo: number, hi: numb
  * input ends early or a register field names no register.
  */
 export function decodeOperands(s: DecodeState, into: Instruction, base: number, count: number): boolean {
+  let is4Op = -1;
+  let is4Class = 0;
   for (let k = 0; k < count; k++) {
     const spec = DEF_OPS[base + k] ?? 0;
     if (spec >= FIXED_SPEC_BASE) {
@@ -212,15 +214,19 @@ export function decodeOperands(s: DecodeState, into: Instruction, base: number, 
         setReg(into, k, r);
         break;
       }
-      case SPEC_GROUP.Is4: {
-        const b = readByte(s);
-        if (b < 0) return false;
-        setReg(into, k, classReg(s, cls, s.mode === 2 ? b >> 4 : (b >> 4) & 7));
+      case SPEC_GROUP.Is4:
+        // The register byte follows the whole ModR/M operand, which may come later in Intel order.
+        is4Op = k;
+        is4Class = cls;
         break;
-      }
       default:
         if (!decodeSpecial(s, into, k, spec)) return false;
     }
+  }
+  if (is4Op >= 0) {
+    const b = readByte(s);
+    if (b < 0) return false;
+    setReg(into, is4Op, classReg(s, is4Class, s.mode === 2 ? b >> 4 : (b >> 4) & 7));
   }
   return true;
 }

@@ -233,6 +233,8 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
         spec = (G.Rm << 8) | (VEC_CLASS[m?.[1] ?? 'sti'] ?? 0);
         // MOV to/from control and debug registers ignore mod: the operand is a register either way.
         if (!line.attrs.includes('modignored')) limit(11, 1, 1);
+      } else if ((m = /^Is4(xmm|ymm)$/.exec(name)) !== null) {
+        spec = (G.Is4 << 8) | (VEC_CLASS[m[1] ?? ''] ?? 0);
       } else if ((m = /^V(mm|xmm|ymm|zmm|k|r32|r64)$/.exec(name)) !== null) {
         spec = (G.Vvvv << 8) | (VEC_CLASS[m[1] ?? ''] ?? 0);
       } else if (VEC_CLASS[name] !== undefined && name !== 'sti') {

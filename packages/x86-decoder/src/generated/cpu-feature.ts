@@ -73,6 +73,9 @@ export const CpuFeature = {
   AVX512_VPOPCNTDQ: 68,
   AVX512_BF16: 69,
   VPCLMULQDQ: 70,
+  F16C: 71,
+  AVX_VNNI: 72,
+  FMA4: 73,
 } as const;
 export type CpuFeature = (typeof CpuFeature)[keyof typeof CpuFeature];
 
@@ -149,4 +152,7 @@ export const CPU_FEATURE_NAMES: readonly string[] = [
   'AVX512_VPOPCNTDQ',
   'AVX512_BF16',
   'VPCLMULQDQ',
+  'F16C',
+  'AVX_VNNI',
+  'FMA4',
 ];

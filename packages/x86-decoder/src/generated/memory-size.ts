@@ -127,6 +127,8 @@ export const MemorySize = {
   Broadcast256_2xBFloat16: 122,
   Packed512_2xBFloat16: 123,
   Broadcast512_2xBFloat16: 124,
+  Float128: 125,
+  Int128: 126,
 } as const;
 export type MemorySize = (typeof MemorySize)[keyof typeof MemorySize];
 
@@ -257,6 +259,8 @@ export const MEMORY_SIZE_NAMES: readonly string[] = [
   'Broadcast256_2xBFloat16',
   'Packed512_2xBFloat16',
   'Broadcast512_2xBFloat16',
+  'Float128',
+  'Int128',
 ];
 
 /** Size in bytes of each MemorySize (0: none or variable). */
@@ -264,5 +268,5 @@ export const MEMORY_SIZE_BYTES = new Uint16Array([
   0,1,2,4,8,4,8,2,4,8,1,4,6,2,4,8,10,4,14,28,10,8,94,108,10,6,10,512,512,0,0,16,16,16,8,8,16,4,4,16,16,16,8,16,8,
   16,8,8,8,16,4,2,4,2,16,32,32,32,32,32,32,32,32,32,32,32,32,32,64,64,16,32,64,16,32,64,8,16,32,64,64,16,32,64,
   64,64,64,64,64,16,32,64,64,16,32,64,64,16,32,64,64,8,8,16,32,64,8,16,32,64,16,32,64,16,16,32,32,64,64,16,16,32,
-  32,64,64,
+  32,64,64,16,16,
 ]);
