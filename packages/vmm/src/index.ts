@@ -10,6 +10,21 @@ export {
   type ResolvedMachineConfig,
 } from './config.js';
 export { IDLE_GIVE_UP_NS, Machine, MAX_SLICE, type MachineExit, type MachineOptions, type RunOptions } from './machine.js';
+export { bootSourceOf, createPolicyMachine, machineFromPolicy, type PolicyMachine } from './policy/machine-from-policy.js';
+export { attachPolicy, type AttachedPolicy, type PolicyTarget } from './policy/attach-policy.js';
+export { MmioGuard } from './policy/mmio-guard.js';
+export { LineSplitter, MAX_WATCHED_LINE, watchUartOutput } from './policy/console-watch.js';
+export { readContainer, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_MAGIC, writeContainer } from './snapshot/container.js';
+export {
+  bootDigest,
+  parseSnapshot,
+  saveMachineSnapshot,
+  SNAPSHOT_META_VERSION,
+  type DiskReference,
+  type ParsedSnapshot,
+  type SnapshotMeta,
+} from './snapshot/machine-snapshot.js';
+export { cloneFromSnapshot, MAX_CLONES, type Clone, type CloneOptions } from './snapshot/clone.js';
 export {
   PcBoard,
   PORT_DEBUG_CONSOLE,

@@ -233,8 +233,8 @@ export function applyDecoded(decoded: DecodedSnapshot, parts: Pick<SnapshotParts
   const devicesBefore = devices.map((d) => d.saveState());
   let applied = 0;
   let cpuDone = false;
-  setClock(decoded.meta.clock);
   try {
+    setClock(decoded.meta.clock);
     cpu.setState(decoded.cpu);
     cpuDone = true;
     for (; applied < devices.length; applied++) devices[applied].loadState(decoded.devices[applied].state);

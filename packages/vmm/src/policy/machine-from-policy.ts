@@ -1,0 +1,80 @@
+import { isAbsolute, resolve } from 'node:path';
+import { kernelKind, readBootFile } from '../boot-files.js';
+import type { BootSource, MachineConfig } from '../config.js';
+import { VmmError } from '../errors.js';
+import { Machine, type MachineOptions } from '../machine.js';
+import { compilePolicy } from './compiled-policy.js';
+import { DECIDE_TRAP } from './decision.js';
+import { machineConfigOf } from './run-flags.js';
+import type { PolicyDocument } from './schema.js';
+
+/** What `machineFromPolicy` gives: the machine's configuration and options, and what it left out. */
+export interface PolicyMachine {
+  config: MachineConfig;
+  options: MachineOptions & { policy: PolicyDocument };
+  /** Devices and disks of `hardware` a `device.attach` rule denied (left out of the machine). */
+  denied: string[];
+}
+
+function fail(field: string, problem: string): never {
+  throw new VmmError('InvalidConfig', `policy '${field}': ${problem}`);
+}
+
+/**
+ * The boot source `hardware.boot` names, its files read relative to `baseDir` (the policy file's
+ * directory). A kernel is a Linux bzImage or a Multiboot kernel, told apart by content; for a
+ * Multiboot kernel `initrd` lists modules, comma-separated, each `FILE args`.
+ */
+export async function bootSourceOf(document: PolicyDocument, baseDir: string): Promise<BootSource> {
+  const boot = document.hardware.boot;
+  const file = (path: string, what: string): Promise<Uint8Array> => readBootFile(isAbsolute(path) ? path : resolve(baseDir, path), what);
+  if (boot.bios !== undefined) return { kind: 'rom', image: await file(boot.bios, 'BIOS image') };
+  if (boot.kernel === undefined) fail('hardware.boot', 'nothing to boot: give boot.kernel or boot.bios (booting from a disk is not supported yet)');
+  const kernel = await file(boot.kernel, 'kernel');
+  const kind = kernelKind(kernel);
+  if (kind === 'linux') {
+    const initrd = boot.initrd !== undefined ? await file(boot.initrd, 'initrd') : undefined;
+    return { kind: 'linux', kernel, ...(initrd ? { initrd } : {}), ...(boot.append !== undefined ? { cmdline: boot.append } : {}) };
+  }
+  if (kind === 'multiboot') {
+    const specs = boot.initrd === undefined ? [] : boot.initrd.split(',').filter((s) => s.length > 0);
+    const modules = await Promise.all(specs.map(async (spec) => ({ data: await file(spec.split(' ')[0], 'Multiboot module'), cmdline: spec })));
+    return { kind: 'multiboot', kernel, modules, cmdline: boot.append === undefined ? boot.kernel : `${boot.kernel} ${boot.append}` };
+  }
+  throw new VmmError('InvalidImage', `kernel '${boot.kernel}' is neither a Linux bzImage (no "HdrS" setup header) nor a Multiboot kernel (no Multiboot header in its first 8 KiB)`);
+}
+
+/**
+ * Turns a validated policy into what `new Machine(config, options)` takes. Devices and disks in
+ * `hardware` are checked against the `device.attach` rules first: a denied one is left out (and
+ * listed in `denied`); an allowed one this machine has no model for is refused with an error naming
+ * it, rather than silently missing.
+ */
+export async function machineFromPolicy(document: PolicyDocument, baseDir: string): Promise<PolicyMachine> {
+  const compiled = compilePolicy(document);
+  const denied: string[] = [];
+  const wanted = [
+    ...document.hardware.devices.map((d, i) => ({ id: d.id, field: `hardware.devices[${i}]`, what: `a ${d.kind} device` })),
+    ...document.hardware.disks.map((d, i) => ({ id: d.id, field: `hardware.disks[${i}]`, what: 'a disk' })),
+  ];
+  for (const w of wanted) {
+    if (compiled.decideDevice(w.id).decision >= DECIDE_TRAP) {
+      denied.push(w.id);
+      continue;
+    }
+    fail(w.field, `${w.what} (${w.id}) cannot be attached yet: the PC board has no disk controller or extra device models wired in`);
+  }
+  const config = machineConfigOf(document, await bootSourceOf(document, baseDir));
+  return { config, options: { policy: document }, denied };
+}
+
+/**
+ * A machine built from a policy (`machineFromPolicy`), with `extra` options (traces, a snapshot
+ * sink). The devices and disks the policy's rules kept out are recorded as `denied` events.
+ */
+export async function createPolicyMachine(document: PolicyDocument, baseDir: string, extra: Omit<MachineOptions, 'policy' | 'wrapPorts'> = {}): Promise<Machine> {
+  const { config, options, denied } = await machineFromPolicy(document, baseDir);
+  const machine = new Machine(config, { ...extra, ...options });
+  for (const id of denied) machine.policy?.attachDevice(id);
+  return machine;
+}
