@@ -36,7 +36,7 @@ function content(): Uint8Array {
   return c;
 }
 
-describe('copyImage', () => {
+describe('copyImage', { timeout: 60_000 }, () => {
   for (const [format, options] of [
     [rawFormat, {}],
     [qcow2Format, {}],

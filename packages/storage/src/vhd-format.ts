@@ -18,7 +18,9 @@ import {
   parseVhdFooter,
   serializeVhdFooter,
 } from './vhd-footer.js';
-import { VHD_MAX_CHS_SECTORS, chsSectors, vhdGeometry, vhdSizeForCreate } from './vhd-geometry.js';
+import { vhdGeometry, vhdSizeForCreate, vhdVirtualSize } from './vhd-geometry.js';
+
+export { vhdVirtualSize };
 import type { VhdParentLocator } from './vhd-header.js';
 import {
   VHD_DEFAULT_BLOCK_SIZE,
@@ -35,20 +37,6 @@ const SECTOR = 512;
 export const VHD_MAX_SIZE = 0xff00_0000 * SECTOR;
 /** More BAT entries than this (64 MiB of table) is not a disk we open. */
 const MAX_BAT_ENTRIES = 1 << 24;
-/** Creators whose images give their size in the footer rather than by CHS geometry (qemu's table). */
-const SIZE_FROM_FOOTER = new Set(['win ', 'qem2', 'd2v ', 'tap\0', 'CTXS']);
-
-/**
- * The virtual size a reader should use, as qemu decides it: Virtual PC and most tools size the disk
- * by its CHS geometry, Hyper-V and a few others by the footer's current size; a disk with the
- * largest geometry is sized by the footer.
- */
-export function vhdVirtualSize(footer: VhdFooter): number {
-  const chs = chsSectors(footer.geometry);
-  if (SIZE_FROM_FOOTER.has(footer.creatorApp) || chs === VHD_MAX_CHS_SECTORS) return footer.currentSize;
-  return chs * SECTOR;
-}
-
 function isFooter(bytes: Uint8Array): boolean {
   if (bytes.length < VHD_FOOTER_SIZE || ascii(bytes, 0, 8) !== VHD_FOOTER_COOKIE) return false;
   try {

@@ -1,3 +1,4 @@
+import type { VhdFooter } from './vhd-footer.js';
 /**
  * CHS geometry of a VHD, as the Virtual Hard Disk Image Format Specification (appendix "CHS
  * calculation") computes it from the sector count, and qemu's rounding of a requested size up to
@@ -62,4 +63,18 @@ export function vhdSizeForCreate(requestedBytes: number): { size: number; geomet
     if (chsSectors(g) >= wanted) return { size: chsSectors(g) * 512, geometry: g };
   }
   return { size: exact, geometry: vhdGeometry(wanted) };
+}
+
+/** Creators whose images give their size in the footer rather than by CHS geometry (qemu's table). */
+export const VHD_SIZE_FROM_FOOTER: ReadonlySet<string> = new Set(['win ', 'qem2', 'd2v ', 'tap\0', 'CTXS']);
+
+/**
+ * The virtual size a reader should use, as qemu decides it: Virtual PC and most tools size the disk
+ * by its CHS geometry, Hyper-V and a few others by the footer's current size; a disk with the
+ * largest geometry is sized by the footer.
+ */
+export function vhdVirtualSize(footer: Pick<VhdFooter, 'geometry' | 'creatorApp' | 'currentSize'>): number {
+  const chs = chsSectors(footer.geometry);
+  if (VHD_SIZE_FROM_FOOTER.has(footer.creatorApp) || chs === VHD_MAX_CHS_SECTORS) return footer.currentSize;
+  return chs * 512;
 }

@@ -31,6 +31,9 @@ const H_VERSION = 24;
 const H_MAX_ENTRIES = 28;
 const H_BLOCK_SIZE = 32;
 const H_CHECKSUM = 36;
+/** Where the max-table-entries field and the checksum lie, for changing the one in place. */
+export const VHD_HEADER_MAX_ENTRIES = H_MAX_ENTRIES;
+export const VHD_HEADER_CHECKSUM = H_CHECKSUM;
 const H_PARENT_ID = 40;
 const H_PARENT_TIMESTAMP = 56;
 const H_PARENT_NAME = 64;

@@ -8,8 +8,10 @@ import type { HostFile } from './host-file.js';
 import { readExact } from './host-file.js';
 import type { CheckReport, FormatInfo, ImageDevice } from './image-format.js';
 import type { VhdFooter } from './vhd-footer.js';
-import { VHD_FOOTER_SIZE, VHD_TYPE_DIFFERENCING, VHD_TYPE_FIXED, serializeVhdFooter } from './vhd-footer.js';
+import { VHD_FOOTER_SIZE, VHD_TYPE_DIFFERENCING, VHD_TYPE_FIXED, serializeVhdFooter, vhdChecksum } from './vhd-footer.js';
+import { VHD_SIZE_FROM_FOOTER, vhdGeometry, vhdSizeForCreate, vhdVirtualSize } from './vhd-geometry.js';
 import type { VhdDynamicHeader } from './vhd-header.js';
+import { VHD_HEADER_CHECKSUM, VHD_HEADER_MAX_ENTRIES, VHD_HEADER_SIZE } from './vhd-header.js';
 
 /** A BAT entry that maps no block. */
 export const VHD_BAT_UNUSED = 0xffff_ffff;
@@ -42,14 +44,14 @@ export class VhdImage implements ImageDevice {
   readonly format = 'vpc';
   readonly sectorSize = SECTOR;
   readonly file: HostFile;
-  readonly size: number;
+  private currentSize: number;
   readonly readOnly: boolean;
   readonly backing: BlockDevice | undefined;
   readonly backingFile: string | undefined;
   readonly backingFormat: string | undefined;
-  readonly footer: VhdFooter;
+  footer: VhdFooter;
   readonly header: VhdDynamicHeader | undefined;
-  private readonly bat: Uint32Array | undefined;
+  private bat: Uint32Array | undefined;
   private readonly blockSize: number;
   private readonly bitmapBytes: number;
   private footerOffset: number;
@@ -60,7 +62,7 @@ export class VhdImage implements ImageDevice {
   constructor(parts: VhdParts) {
     this.file = parts.file;
     this.footer = parts.footer;
-    this.size = parts.size;
+    this.currentSize = parts.size;
     this.readOnly = parts.readOnly;
     this.header = parts.header;
     this.bat = parts.bat;
@@ -70,6 +72,10 @@ export class VhdImage implements ImageDevice {
     this.backingFormat = parts.parentName === undefined ? undefined : 'vpc';
     this.blockSize = parts.header?.blockSize ?? 0;
     this.bitmapBytes = Math.ceil(this.blockSize / SECTOR / 8 / SECTOR) * SECTOR;
+  }
+
+  get size(): number {
+    return this.currentSize;
   }
 
   get clusterSize(): number | undefined {
@@ -357,6 +363,86 @@ export class VhdImage implements ImageDevice {
       }
     }
     return report;
+  }
+
+  /**
+   * Change the virtual size (qemu-img cannot resize VHDs at all). The size is rounded up to one the
+   * CHS geometry expresses, as `create` does, unless the image takes its size from the footer
+   * (Hyper-V, `force_size`). A fixed disk grows or shrinks (its footer moves); a dynamic disk grows
+   * as far as its BAT has entries; a differencing disk keeps its parent's size.
+   */
+  resize(newSize: number): Promise<void> {
+    return this.queue.run(() => this.resizeNow(newSize));
+  }
+
+  private async resizeNow(requested: number): Promise<void> {
+    this.writable('resize');
+    if (!Number.isSafeInteger(requested) || requested <= 0) throw new StorageError('InvalidArgument', `new size ${requested} is not a positive byte count`);
+    if (this.differencing) throw new StorageError('Unsupported', `${this.file.path}: a differencing VHD has the size of its parent`);
+    const exact = VHD_SIZE_FROM_FOOTER.has(this.footer.creatorApp);
+    if (exact && requested % SECTOR !== 0) throw new StorageError('InvalidArgument', `new size ${requested} is not a multiple of ${SECTOR}`);
+    const target = exact ? { size: requested, geometry: vhdGeometry(requested / SECTOR) } : vhdSizeForCreate(requested);
+    const footer: VhdFooter = { ...this.footer, currentSize: target.size, geometry: target.geometry };
+    const size = vhdVirtualSize(footer);
+    if (size === this.size) return;
+    if (this.bat === undefined) {
+      await this.resizeFixed(size, footer);
+    } else {
+      await this.growDynamic(size, footer);
+    }
+    this.footer = footer;
+    this.currentSize = size;
+  }
+
+  private async resizeFixed(size: number, footer: VhdFooter): Promise<void> {
+    const raw = serializeVhdFooter(footer);
+    // The new footer first, at the new end: a crash leaves a disk of either size, never none.
+    await this.file.write(size, raw);
+    if (size > this.footerOffset) await this.file.write(this.footerOffset, new Uint8Array(VHD_FOOTER_SIZE));
+    await this.file.truncate(size + VHD_FOOTER_SIZE);
+    await this.file.flush();
+    this.footerOffset = size;
+  }
+
+  private async growDynamic(size: number, footer: VhdFooter): Promise<void> {
+    const header = this.header!;
+    const oldBat = this.bat!;
+    if (size < this.size) throw new StorageError('Unsupported', `${this.file.path}: a dynamic VHD cannot shrink (its blocks would stay in the file)`);
+    const needed = Math.ceil(size / header.blockSize);
+    // The table fills whole sectors: entries up to the end of its last sector cost no move.
+    const room = (Math.ceil((header.maxTableEntries * 4) / SECTOR) * SECTOR) / 4;
+    if (needed > room) {
+      throw new StorageError('Unsupported', `${this.file.path}: the VHD's BAT has room for ${room} blocks; ${size} bytes need ${needed}`);
+    }
+    // What lies past the old end inside the last block (never written through this disk) reads as zeros from now on.
+    const last = Math.floor((this.size - 1) / header.blockSize);
+    const tail = (last + 1) * header.blockSize - this.size;
+    const lastStart = this.blockStart(last);
+    if (tail > 0 && lastStart !== undefined) {
+      await this.file.write(lastStart + this.bitmapBytes + (this.size - last * header.blockSize), new Uint8Array(tail));
+    }
+    if (needed > oldBat.length) {
+      // The new entries are written unused before the size that makes them count.
+      const added = new Uint8Array((needed - oldBat.length) * 4).fill(0xff);
+      await this.file.write(header.tableOffset + oldBat.length * 4, added);
+      const bat = new Uint32Array(needed).fill(VHD_BAT_UNUSED);
+      bat.set(oldBat);
+      this.bat = bat;
+    }
+    if (needed > header.maxTableEntries) {
+      const at = this.footer.dataOffset!;
+      const rawHeader = new Uint8Array(VHD_HEADER_SIZE);
+      await readExact(this.file, at, rawHeader, 'VHD dynamic header');
+      const view = new DataView(rawHeader.buffer);
+      view.setUint32(VHD_HEADER_MAX_ENTRIES, needed);
+      view.setUint32(VHD_HEADER_CHECKSUM, vhdChecksum(rawHeader, VHD_HEADER_CHECKSUM));
+      await this.file.write(at, rawHeader);
+      header.maxTableEntries = needed;
+    }
+    const raw = serializeVhdFooter(footer);
+    await this.file.write(this.footerOffset, raw);
+    await this.file.flush();
+    await this.file.write(0, raw);
   }
 
   async info(): Promise<FormatInfo> {

@@ -203,7 +203,8 @@ async function openVhdx(file: HostFile, context: OpenContext): Promise<VhdxImage
     source = file;
   }
   const image = new VhdxImage({
-    file, source, readOnly: context.readOnly, header, headerSlot: slot, metadata: md, batOffset: batRegion.fileOffset, bat, layout,
+    file, source, readOnly: context.readOnly, header, headerSlot: slot, metadata: md, metadataOffset: mdRegion.fileOffset,
+    batOffset: batRegion.fileOffset, batRegionLength: batRegion.length, bat, layout,
     fileEnd: Math.ceil(Math.max(end, viewSize) / MiB) * MiB, parent, parentName,
   });
   if (replay !== undefined && !context.readOnly) await image.markLogReplayed();

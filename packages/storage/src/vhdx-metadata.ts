@@ -37,6 +37,8 @@ export interface VhdxMetadata {
   physicalSectorSize: number;
   /** Key/value pairs of the parent locator (differencing disks). */
   parentLocator?: Map<string, string>;
+  /** Where the virtual disk size item lies in the region (set when parsed from a file). */
+  virtualDiskSizeAt?: number;
 }
 
 interface Entry {
@@ -160,6 +162,7 @@ export function parseVhdxMetadata(region: Uint8Array, regionOffset: number): Vhd
     virtualDiskId: new Uint8Array(idView.buffer.slice(idView.byteOffset, idView.byteOffset + 16)),
     logicalSectorSize,
     physicalSectorSize,
+    virtualDiskSizeAt: items.get(guidToString(VIRTUAL_DISK_SIZE))!.offset,
   };
   if (md.hasParent) {
     const pl = items.get(guidToString(PARENT_LOCATOR));

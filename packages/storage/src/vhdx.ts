@@ -2,7 +2,7 @@ import type { AllocationExtent, BlockDevice } from './block-device.js';
 import { checkRange, coalesceExtents } from './block-device.js';
 import { SerialQueue } from './serial-queue.js';
 import { readBacking, requireOpenedBacking } from './backing.js';
-import { isAllZero } from './byte-fields.js';
+import { isAllZero, setU64 } from './byte-fields.js';
 import { StorageError } from './errors.js';
 import type { HostFile } from './host-file.js';
 import { readExact } from './host-file.js';
@@ -12,6 +12,7 @@ import type { VhdxHeader } from './vhdx-header.js';
 import { MiB, VHDX_HEADER_OFFSETS, serializeVhdxHeader } from './vhdx-header.js';
 import { LOG_SECTOR, serializeVhdxLogEntry } from './vhdx-log.js';
 import type { VhdxMetadata } from './vhdx-metadata.js';
+import { VHDX_MAX_SIZE } from './vhdx-metadata.js';
 
 /** [MS-VHDX] 2.5.1.1: payload block states. */
 export const PAYLOAD_NOT_PRESENT = 0;
@@ -52,7 +53,11 @@ export interface VhdxParts {
   header: VhdxHeader;
   headerSlot: number;
   metadata: VhdxMetadata;
+  /** File offset of the metadata region. */
+  metadataOffset: number;
   batOffset: number;
+  /** Bytes the region table gives the BAT (room to grow into). */
+  batRegionLength: number;
   /** The BAT's bytes, rounded up to whole 4 KiB sectors. */
   bat: Uint8Array;
   layout: VhdxBatLayout;
@@ -75,7 +80,6 @@ const MAX_DIRTY_SECTORS = 256;
 export class VhdxImage implements ImageDevice {
   readonly format = 'vhdx';
   readonly file: HostFile;
-  readonly size: number;
   readonly sectorSize: number;
   readonly readOnly: boolean;
   readonly backing: BlockDevice | undefined;
@@ -85,10 +89,14 @@ export class VhdxImage implements ImageDevice {
   private header: VhdxHeader;
   private headerSlot: number;
   private readonly source: HostFile;
-  private readonly bat: Uint8Array;
-  private readonly batView: DataView;
+  private bat: Uint8Array;
+  private batView: DataView;
   private readonly batOffset: number;
-  private readonly layout: VhdxBatLayout;
+  private readonly batRegionLength: number;
+  private readonly metadataOffset: number;
+  private layout: VhdxBatLayout;
+  /** Metadata-region sectors changed in memory (a resize), logged with the BAT at the next commit. */
+  private readonly metadataSectors = new Map<number, Uint8Array>();
   private readonly blockSize: number;
   private fileEnd: number;
   private readonly bitmaps = new Map<number, Uint8Array>();
@@ -111,18 +119,23 @@ export class VhdxImage implements ImageDevice {
     this.header = p.header;
     this.headerSlot = p.headerSlot;
     this.metadata = p.metadata;
-    this.size = p.metadata.virtualDiskSize;
     this.sectorSize = p.metadata.logicalSectorSize;
     this.blockSize = p.metadata.blockSize;
     this.bat = p.bat;
     this.batView = new DataView(p.bat.buffer, p.bat.byteOffset, p.bat.byteLength);
     this.batOffset = p.batOffset;
+    this.batRegionLength = p.batRegionLength;
+    this.metadataOffset = p.metadataOffset;
     this.layout = p.layout;
     this.fileEnd = p.fileEnd;
     this.backing = p.parent;
     this.backingFile = p.parentName;
     this.backingFormat = p.parentName === undefined ? undefined : 'vhdx';
     this.logPending = p.source !== p.file;
+  }
+
+  get size(): number {
+    return this.metadata.virtualDiskSize;
   }
 
   get clusterSize(): number {
@@ -282,6 +295,8 @@ export class VhdxImage implements ImageDevice {
 
   /** The current content of the metadata sector at file offset `offset` (BAT or a cached bitmap). */
   private sectorContent(offset: number): Uint8Array {
+    const md = this.metadataSectors.get(offset);
+    if (md !== undefined) return md;
     if (offset >= this.batOffset && offset < this.batOffset + this.bat.length) {
       const at = offset - this.batOffset;
       return this.bat.slice(at, at + LOG_SECTOR);
@@ -323,6 +338,7 @@ export class VhdxImage implements ImageDevice {
       this.logSequence += 1n;
     }
     this.dirty.clear();
+    this.metadataSectors.clear();
   }
 
   private batSector(entry: number): number {
@@ -541,6 +557,70 @@ export class VhdxImage implements ImageDevice {
   async info(): Promise<FormatInfo> {
     this.live('info');
     return { dirty: false, clusterSize: this.blockSize };
+  }
+
+  /**
+   * Change the virtual size, as Hyper-V does (qemu-img cannot resize VHDX): the BAT grows into the
+   * room its region has, entries past the new end are cleared, and the new size and entries are
+   * committed together through the log. A fixed disk gets its new blocks allocated. Differencing
+   * disks keep their parent's size.
+   */
+  resize(newSize: number): Promise<void> {
+    return this.queue.run(() => this.resizeNow(newSize));
+  }
+
+  private async resizeNow(size: number): Promise<void> {
+    this.writable('resize');
+    const md = this.metadata;
+    if (!Number.isSafeInteger(size) || size <= 0 || size % this.sectorSize !== 0 || size > VHDX_MAX_SIZE) {
+      throw new StorageError('InvalidArgument', `new size ${size} is not a positive multiple of ${this.sectorSize} bytes up to 64 TiB`);
+    }
+    if (md.hasParent) throw new StorageError('Unsupported', `${this.file.path}: a differencing VHDX has the size of its parent`);
+    if (md.virtualDiskSizeAt === undefined) throw new StorageError('Unsupported', `${this.file.path}: the virtual disk size item was not located`);
+    if (size === this.size) return;
+    const layout = vhdxBatLayout({ ...md, virtualDiskSize: size });
+    const bytes = Math.ceil((layout.totalEntries * 8) / LOG_SECTOR) * LOG_SECTOR;
+    if (bytes > this.batRegionLength) {
+      throw new StorageError('Unsupported', `${this.file.path}: the VHDX BAT region (${this.batRegionLength} bytes) has no room for the ${layout.totalEntries} entries of ${size} bytes`);
+    }
+    await this.beginWrite();
+    const changed = new Set<number>();
+    const oldSize = this.size;
+    // What lies past the old end inside its last block was never written through this disk: zeros.
+    const last = Math.floor((oldSize - 1) / this.blockSize);
+    const lastEntry = this.payloadEntry(last);
+    const tail = Math.min(size, (last + 1) * this.blockSize) - oldSize;
+    if (tail > 0 && this.state(lastEntry) === PAYLOAD_FULLY_PRESENT) {
+      await this.file.write(this.offsetOf(lastEntry) + (oldSize - last * this.blockSize), new Uint8Array(tail));
+    }
+    // The table in memory takes its new length; entries past the new end (or never used) are cleared.
+    const bat = new Uint8Array(Math.max(bytes, this.bat.length));
+    bat.set(this.bat.subarray(0, this.layout.totalEntries * 8));
+    this.bat = bat;
+    this.batView = new DataView(bat.buffer);
+    for (let e = layout.totalEntries; e < Math.max(this.layout.totalEntries, layout.totalEntries); e++) changed.add(this.batSector(e));
+    for (let at = this.layout.totalEntries * 8; at < bytes; at += LOG_SECTOR) changed.add(this.batSector(Math.floor(at / 8)));
+    bat.fill(0, layout.totalEntries * 8);
+    if (md.leaveBlocksAllocated) {
+      for (let b = this.layout.payloadBlocks; b < layout.payloadBlocks; b++) {
+        const entry = b + Math.floor(b / layout.chunkRatio);
+        this.setEntry(entry, PAYLOAD_FULLY_PRESENT, await this.reserve(this.blockSize));
+        changed.add(this.batSector(entry));
+      }
+    }
+    // The size item, in the metadata sector(s) that hold it.
+    const at = this.metadataOffset + md.virtualDiskSizeAt;
+    const first = Math.floor(at / LOG_SECTOR) * LOG_SECTOR;
+    const span = new Uint8Array(Math.ceil((at + 8 - first) / LOG_SECTOR) * LOG_SECTOR);
+    await readExact(this.source, first, span, 'VHDX metadata sector');
+    setU64(new DataView(span.buffer), at - first, size, true);
+    for (let o = 0; o < span.length; o += LOG_SECTOR) this.metadataSectors.set(first + o, span.slice(o, o + LOG_SECTOR));
+    md.virtualDiskSize = size;
+    this.layout = layout;
+    for (const o of this.metadataSectors.keys()) this.dirty.add(o);
+    for (const o of changed) this.dirty.add(o);
+    await this.commit();
+    await this.file.flush();
   }
 
   close(): Promise<void> {

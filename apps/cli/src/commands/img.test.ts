@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, rmSync, closeSync, writeSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, closeSync, writeSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -185,5 +185,42 @@ describe.skipIf(!HAVE_QEMU)('tsvm img against qemu-img', { timeout: 60_000 }, ()
     expect(spawnSync('qemu-img', ['compare', 'r2.qcow2', 'rt.raw'], { cwd: dir }).status).toBe(0);
     expect(spawnSync('qemu-img', ['check', 'r2.qcow2'], { cwd: dir }).status).toBe(0);
     expect(qemu('map', '--output=json', 'rt.qcow2')).not.toContain('"depth": 0');
+  });
+
+  it('refuses resize and rebase where qemu-img does, with its words and exit status', async () => {
+    const qemuRun = (...args: string[]): { status: number | null; err: string } => {
+      const r = spawnSync('qemu-img', args, { cwd: dir, encoding: 'utf8' });
+      return { status: r.status, err: r.stderr };
+    };
+    qemu('create', '-q', '-f', 'vmdk', 'rf.vmdk', '4M');
+    qemu('create', '-q', '-f', 'vmdk', 'rf2.vmdk', '4M');
+    const cases = [
+      ['resize', 'rf.vmdk', '8M'],
+      ['rebase', '-u', '-b', 'rf2.vmdk', '-F', 'vmdk', 'rf.vmdk'],
+    ];
+    for (const c of cases) {
+      const theirs = qemuRun(...c);
+      const ours = await img(...c);
+      expect(ours.code, c.join(' ')).toBe(theirs.status);
+      // qemu-img: <message>; tsvm img: <message> [Unsupported]
+      expect(ours.err, c.join(' ')).toContain(theirs.err.replace(/^qemu-img: /, '').trim());
+    }
+  });
+
+  it('resizes VHD and VHDX images, which qemu-img then reads at the new size', async () => {
+    const content = new Uint8Array(4 << 20).map((_, i) => (i >> 12) & 0xff);
+    writeFileSync(join(dir, 'rz.raw'), content);
+    for (const [format, opts] of [['vpc', 'subformat=fixed,force_size=on'], ['vpc', 'force_size=on'], ['vhdx', 'block_size=1M']] as const) {
+      const file = `rz-${opts.length}.${format}`;
+      expect((await img('convert', '-O', format, '-o', opts, 'rz.raw', file)).code).toBe(0);
+      expect((await img('resize', file, '+3M')).out).toBe('Image resized.\n');
+      // qemu-img takes a fixed VHD for raw unless told its format.
+      const info = JSON.parse(qemu('info', '-f', format, '--output=json', file)) as { 'virtual-size': number };
+      expect(info['virtual-size'], file).toBe(7 << 20);
+      qemu('convert', '-f', format, '-O', 'raw', file, `${file}.raw`);
+      const want = new Uint8Array(7 << 20);
+      want.set(content);
+      expect(Buffer.compare(readFileSync(join(dir, `${file}.raw`)), want), file).toBe(0);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { openImage, rebaseImage, resolveRelative } from '@tsvm/storage';
+import { StorageError, openImage, rebaseImage, resolveRelative } from '@tsvm/storage';
 import type { CliIo } from '../../command.js';
 import { CliError } from '../../errors.js';
 import { last, parseArgs, positionals } from './args.js';
@@ -17,7 +17,8 @@ export async function imgRebase(args: string[], io: CliIo): Promise<number> {
   const unsafe = p.flags.has('-u');
   const cache = cacheArg(last(p, '-t'), 'writeback');
   return withImage(io, file, { format: last(p, '-f'), readOnly: false, backing: !unsafe, cache }, async (dev) => {
-    if (dev.setBackingFile === undefined) throw new CliError('Usage', `the ${dev.format} format has no backing file to change`);
+    // qemu-img's words and exit status (1) for a format whose backing file cannot be changed.
+    if (dev.setBackingFile === undefined) throw new StorageError('Unsupported', `Could not change the backing file to '${backing}': Operation not supported`);
     let format = last(p, '-F');
     if (!unsafe) {
       const progress = progressPrinter(io, p.flags.has('-p') && !p.flags.has('-q'));

@@ -1,3 +1,4 @@
+import { StorageError } from '@tsvm/storage';
 import type { CliIo } from '../../command.js';
 import { CliError } from '../../errors.js';
 import { last, parseArgs } from './args.js';
@@ -13,7 +14,8 @@ export async function imgResize(args: string[], io: CliIo): Promise<number> {
   const [file] = p.positional;
   if (file === undefined || sizeText === undefined || p.positional.length !== 1) throw new CliError('Usage', 'expected filename [+|-]size');
   return withImage(io, file, { format: last(p, '-f'), readOnly: false }, async (dev) => {
-    if (dev.resize === undefined) throw new CliError('Usage', `the ${dev.format} format cannot be resized`);
+    // qemu-img's words and exit status (1) for a format that cannot be resized.
+    if (dev.resize === undefined) throw new StorageError('Unsupported', 'Image format driver does not support resize');
     const relative = sizeText.startsWith('+') || sizeText.startsWith('-');
     const amount = sizeArg(relative ? sizeText.slice(1) : sizeText);
     const newSize = !relative ? amount : sizeText.startsWith('+') ? dev.size + amount : dev.size - amount;
