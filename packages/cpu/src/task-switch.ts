@@ -231,11 +231,11 @@ function unchecked(cpu: CpuCore, seg: number, sel: number): void {
 
 /** Loads the new task's registers, then checks and loads LDTR and the segments (table 7-1). */
 function loadIncoming(cpu: CpuCore, new32: boolean): void {
-  if (new32 && cpu.paging) writeCr3(cpu, incoming.cr3);
-  else if (new32) cpu.cr3 = incoming.cr3 | 0;
+  if (new32) writeCr3(cpu, incoming.cr3); // with paging off too: the Mmu keeps it for when PG is set
   cpu.eip = incoming.eip;
-  // RF is not kept (no instruction breakpoints yet), as IRETD does not keep it.
-  const mask = new32 ? cpu.model.flagsWritable | VM : cpu.model.flagsWritable & 0xffff;
+  // RF is not kept (no instruction breakpoints yet), as IRETD does not keep it. A 16-bit TSS has no
+  // VM bit: its task runs in protected mode even when the old one was a v86 task.
+  const mask = new32 ? cpu.model.flagsWritable | VM : (cpu.model.flagsWritable & 0xffff) | VM;
   writeFlags(cpu, incoming.eflags, mask);
   cpu.regs.set(incomingRegs);
   cpu.ldtr = incoming.ldt;
