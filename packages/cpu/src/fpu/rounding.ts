@@ -1,4 +1,4 @@
-import { fromDouble, maxFinite, RC_CHOP, RC_DOWN, RC_NEAREST, RC_UP, round, roundedValue, roundSignificand, EXP_BIAS, Ext80 } from './float80.js';
+import { fromDouble, maxFinite, RC_DOWN, RC_NEAREST, RC_UP, round, roundedValue, roundSignificand, EXP_BIAS, Ext80 } from './float80.js';
 import { type Fpu, FSW_C1, FSW_OE, FSW_PE } from './fpu.js';
 
 const f64 = new Float64Array(1);
@@ -109,4 +109,3 @@ export function overflowResult(fpu: Fpu, neg: boolean, rc: number, precision: nu
   return neg ? -m : m;
 }
 
-export { RC_CHOP, RC_DOWN, RC_NEAREST, RC_UP };

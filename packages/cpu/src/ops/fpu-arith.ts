@@ -2,7 +2,7 @@ import { binop, invalidResult, isNaNKind, isNegative, Operand, propagateNaN, reg
 import { fpuEnter, recordData } from '../fpu/enter.js';
 import { Ext80, EXP_BIAS, EXP_MAX, fromDouble, fromInt64, INDEFINITE_HI, INDEFINITE_SE, intResult, K_DENORMAL, K_INF, K_NORMAL, K_ZERO, toInt64 } from '../fpu/float80.js';
 import { doubleOperand, singleOperand } from '../fpu/formats.js';
-import { type Fpu, FSW_C1, FSW_DE, FSW_IE, FSW_OE, FSW_PE, FSW_UE, FSW_ZE } from '../fpu/fpu.js';
+import { type Fpu, FSW_C1, FSW_DE, FSW_OE, FSW_PE, FSW_UE, FSW_ZE } from '../fpu/fpu.js';
 import { finish, overflowResult, productError } from '../fpu/rounding.js';
 import type { Cpu } from '../interpreter.js';
 import { ea, type Op } from '../op.js';
@@ -259,4 +259,3 @@ export function fprem(cpu: Cpu, op: Op): void {
   fpu.setCC((q >> 1) & 1, 0, q & 1, (q >> 2) & 1);
 }
 
-export { FSW_IE };

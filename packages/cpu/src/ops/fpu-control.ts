@@ -1,4 +1,4 @@
-import { CS, EAX, GP } from '../cpu.js';
+import { EAX, GP } from '../cpu.js';
 import { fpuEnter, fpuEnterControl, fpuEnterNoWait, fpuWait } from '../fpu/enter.js';
 import { applyEnvironment, env, lastOpcode, readEnvironment, storeEnvironment } from '../fpu/environment.js';
 import { Ext80 } from '../fpu/float80.js';
@@ -178,4 +178,3 @@ export function fxrstor(cpu: Cpu, op: Op): void {
   }
 }
 
-export { CS };

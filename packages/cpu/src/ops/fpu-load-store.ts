@@ -161,7 +161,7 @@ export function fildM(cpu: Cpu, op: Op): void {
   if (!fpuEnter(cpu, op)) return;
   const fpu = cpu.fpu;
   const a = ea(cpu, op);
-  let hi = 0;
+  let hi: number;
   let lo: number;
   if (op.ext === 16) {
     lo = (cpu.rd16(op.seg, a) << 16) >> 16;
