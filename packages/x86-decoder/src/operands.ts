@@ -177,6 +177,8 @@ export function decodeOperands(s: DecodeState, into: Instruction, base: number, 
     const cls = spec & 0xff;
     switch (group) {
       case SPEC_GROUP.Reg: {
+        // Only k0-k7 exist: an opmask in ModR/M.reg with R or R' set is invalid.
+        if (cls === RegClass.K && (s.rexR | s.evexRp) !== 0) return invalid(s);
         let n = s.reg;
         if (cls !== RegClass.Mm && cls !== RegClass.St && cls !== RegClass.Test) n |= s.rexR << 3;
         if (cls === RegClass.Xmm || cls === RegClass.Ymm || cls === RegClass.Zmm) n |= s.evexRp << 4;
@@ -209,6 +211,7 @@ export function decodeOperands(s: DecodeState, into: Instruction, base: number, 
         break;
       }
       case SPEC_GROUP.Vvvv: {
+        if (cls === RegClass.K && s.vvvv > 7) return invalid(s);
         const r = classReg(s, cls, cls === RegClass.Xmm || cls === RegClass.Ymm || cls === RegClass.Zmm ? s.vvvv | (s.evexV2 << 4) : s.vvvv);
         if (r < 0) return invalid(s);
         setReg(into, k, r);

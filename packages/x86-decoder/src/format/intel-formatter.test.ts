@@ -23,6 +23,15 @@ describe('formatIntel', () => {
     expect(fmt('3E 8B 45 00')).toBe('mov eax,ds:[ebp]');
   });
 
+  it('writes EVEX opmask, zeroing, rounding, SAE and broadcast decorations', () => {
+    expect(fmt('62 F1 4C 3B 58 D3', 64)).toBe('vaddps zmm2{k3}{rd-sae},zmm6,zmm3');
+    expect(fmt('62 F1 4C 9D 58 50 01', 64)).toBe('vaddps xmm2{k5}{z},xmm6,[rax+4]{1to4}');
+    expect(fmt('62 F1 7C 18 2E D3', 64)).toBe('vucomiss xmm2{sae},xmm3');
+    expect(fmt('62 F1 FF 18 2D D3', 64)).toBe('vcvtsd2si rdx{rne-sae},xmm3');
+    // disp8 is scaled by the memory operand's size (32 bytes for a ymm operand).
+    expect(fmt('62 F2 4D AB 50 50 01', 64)).toBe('vpdpbusd ymm2{k3}{z},ymm6,[rax+20h]');
+  });
+
   it('writes branches with padded targets, short and far', () => {
     expect(fmt('EB 40', 32, 0x1000)).toBe('jmp short 00001042h');
     expect(fmt('E8 FB FF FF FF')).toBe('call 0');

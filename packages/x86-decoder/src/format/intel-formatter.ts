@@ -319,8 +319,33 @@ function operandTexts(ins: Instruction, info: number): string[] {
       out.push(isFixed ? 'st' : registerText(ins.opRegister[k] ?? 0));
       continue;
     }
-    out.push(operandText(ins, k, code));
+    let t = operandText(ins, k, code);
+    if (k === 0) t += evexDecorations(ins);
+    else if (ins.broadcast && kind === OpKind.Memory) t += `{1to${BROADCAST_COUNT[ins.memSize] ?? 0}}`;
+    out.push(t);
   }
   if ((info & (X87_STORE | X87_STI_FIRST)) !== 0) out.push('st');
   return out;
 }
+
+const ROUNDING_TEXT: readonly string[] = ['', '{rne-sae}', '{rd-sae}', '{ru-sae}', '{rz-sae}'];
+
+/** `{k1}{z}{rd-sae}` after the first operand: opmask, zeroing-masking, rounding or SAE. */
+function evexDecorations(ins: Instruction): string {
+  let t = '';
+  if (ins.opMask !== 0) t += '{' + (REGISTER_NAMES[ins.opMask] ?? '') + '}';
+  if (ins.zeroingMasking) t += '{z}';
+  if (ins.roundingControl !== 0) t += ROUNDING_TEXT[ins.roundingControl] ?? '';
+  else if (ins.suppressAllExceptions) t += '{sae}';
+  return t;
+}
+
+/** Elements of each broadcast memory size (`Broadcast512_Float32`: 16, `Broadcast128_2xUInt32`: 2). */
+const BROADCAST_COUNT: Uint8Array = (() => {
+  const out = new Uint8Array(MEMORY_SIZE_NAMES.length);
+  MEMORY_SIZE_NAMES.forEach((name, i) => {
+    const m = /^Broadcast(\d+)_(?:(\d+)x)?[A-Za-z]+?(\d+)$/.exec(name);
+    if (m !== null) out[i] = Number(m[1]) / (Number(m[2] ?? '1') * (m[3] === '52' ? 64 : Number(m[3])));
+  });
+  return out;
+})();

@@ -76,6 +76,7 @@ export const CpuFeature = {
   F16C: 71,
   AVX_VNNI: 72,
   FMA4: 73,
+  BMI2: 74,
 } as const;
 export type CpuFeature = (typeof CpuFeature)[keyof typeof CpuFeature];
 
@@ -155,4 +156,5 @@ export const CPU_FEATURE_NAMES: readonly string[] = [
   'F16C',
   'AVX_VNNI',
   'FMA4',
+  'BMI2',
 ];
