@@ -1,7 +1,7 @@
 import type { AllocationExtent, BlockDevice } from './block-device.js';
 import { checkRange, coalesceExtents } from './block-device.js';
-import { SerialQueue } from './serial-queue.js';
-import { readBacking, requireOpenedBacking } from './backing.js';
+import { readBacking } from './backing.js';
+import { ImageGuard } from './image-guard.js';
 import { isAllZero } from './byte-fields.js';
 import { StorageError } from './errors.js';
 import type { HostFile } from './host-file.js';
@@ -56,8 +56,7 @@ export class VhdImage implements ImageDevice {
   private readonly bitmapBytes: number;
   private footerOffset: number;
   private readonly bitmaps = new Map<number, Uint8Array>();
-  private closed = false;
-  private readonly queue = new SerialQueue();
+  private readonly guard = new ImageGuard(this, 'VHD');
 
   constructor(parts: VhdParts) {
     this.file = parts.file;
@@ -87,10 +86,6 @@ export class VhdImage implements ImageDevice {
 
   private get differencing(): boolean {
     return this.footer.diskType === VHD_TYPE_DIFFERENCING;
-  }
-
-  private live(what: string): void {
-    if (this.closed) throw new StorageError('Closed', `${this.file.path}: ${what} on a closed VHD image`);
   }
 
   /** Byte offset in the file of block `index`'s sector bitmap, or undefined when unallocated. */
@@ -137,7 +132,7 @@ export class VhdImage implements ImageDevice {
   }
 
   async read(offset: number, buffer: Uint8Array): Promise<void> {
-    this.live('read');
+    this.guard.live('read');
     checkRange(this, offset, buffer.length, 'read');
     if (this.bat === undefined) {
       await readExact(this.file, offset, buffer, 'VHD fixed disk data');
@@ -164,11 +159,6 @@ export class VhdImage implements ImageDevice {
     }
   }
 
-  private writable(what: string): void {
-    this.live(what);
-    if (this.readOnly) throw new StorageError('ReadOnly', `${this.file.path}: ${what} on a VHD image opened read-only`);
-  }
-
   /** Allocate block `index` at the end of the file: bitmap, data (a hole), then the footer moves. */
   private async allocate(index: number): Promise<number> {
     const start = this.footerOffset;
@@ -190,17 +180,10 @@ export class VhdImage implements ImageDevice {
   }
 
   write(offset: number, data: Uint8Array): Promise<void> {
-    return this.queue.run(() => this.writeNow(offset, data));
-  }
-
-  /** Writes may need the parent's data (partial sectors or grains); without it they are refused. */
-  private needBacking(what: string): void {
-    requireOpenedBacking(this.file.path, this.backingFile, this.backing, what);
+    return this.guard.change('write', () => this.writeNow(offset, data));
   }
 
   private async writeNow(offset: number, data: Uint8Array): Promise<void> {
-    this.writable('write');
-    this.needBacking('write');
     checkRange(this, offset, data.length, 'write');
     if (this.bat === undefined) {
       await this.file.write(offset, data);
@@ -254,32 +237,27 @@ export class VhdImage implements ImageDevice {
   }
 
   flush(): Promise<void> {
-    return this.queue.run(() => this.flushNow());
+    return this.guard.queued('flush', () => this.flushNow());
   }
 
   private async flushNow(): Promise<void> {
-    this.live('flush');
     if (!this.readOnly) await this.file.flush();
   }
 
   discard(offset: number, length: number): Promise<void> {
-    return this.queue.run(() => this.discardNow(offset, length));
+    return this.guard.change('discard', () => this.discardNow(offset, length));
   }
 
   private async discardNow(offset: number, length: number): Promise<void> {
-    this.writable('discard');
-    this.needBacking('discard');
     checkRange(this, offset, length, 'discard');
     // VHD has no way to give a block back short of rewriting the file; a discard is a hint we may ignore.
   }
 
   writeZeroes(offset: number, length: number): Promise<void> {
-    return this.queue.run(() => this.writeZeroesNow(offset, length));
+    return this.guard.change('writeZeroes', () => this.writeZeroesNow(offset, length));
   }
 
   private async writeZeroesNow(offset: number, length: number): Promise<void> {
-    this.writable('writeZeroes');
-    this.needBacking('writeZeroes');
     checkRange(this, offset, length, 'writeZeroes');
     const chunk = Math.max(this.blockSize, 1 << 20);
     const zeros = new Uint8Array(Math.min(chunk, length));
@@ -300,7 +278,7 @@ export class VhdImage implements ImageDevice {
   }
 
   async allocation(offset: number, length: number): Promise<AllocationExtent[]> {
-    this.live('allocation');
+    this.guard.live('allocation');
     checkRange(this, offset, length, 'allocation');
     if (this.bat === undefined) return length === 0 ? [] : [{ offset, length, status: 'data', depth: 0, hostOffset: offset }];
     const out: AllocationExtent[] = [];
@@ -346,7 +324,7 @@ export class VhdImage implements ImageDevice {
    * offset 0 of a dynamic disk matches the footer, and with `-r all` rewrites it.
    */
   async check(options: { repair: 'none' | 'leaks' | 'all' }): Promise<CheckReport> {
-    this.live('check');
+    this.guard.live('check');
     const report: CheckReport = { corruptions: 0, leaks: 0, corruptionsFixed: 0, leaksFixed: 0, checkErrors: 0, messages: [] };
     if (this.header === undefined) return report;
     const expected = new Uint8Array(VHD_FOOTER_SIZE);
@@ -372,11 +350,10 @@ export class VhdImage implements ImageDevice {
    * as far as its BAT has entries; a differencing disk keeps its parent's size.
    */
   resize(newSize: number): Promise<void> {
-    return this.queue.run(() => this.resizeNow(newSize));
+    return this.guard.change('resize', () => this.resizeNow(newSize), false);
   }
 
   private async resizeNow(requested: number): Promise<void> {
-    this.writable('resize');
     if (!Number.isSafeInteger(requested) || requested <= 0) throw new StorageError('InvalidArgument', `new size ${requested} is not a positive byte count`);
     if (this.differencing) throw new StorageError('Unsupported', `${this.file.path}: a differencing VHD has the size of its parent`);
     const exact = VHD_SIZE_FROM_FOOTER.has(this.footer.creatorApp);
@@ -446,18 +423,16 @@ export class VhdImage implements ImageDevice {
   }
 
   async info(): Promise<FormatInfo> {
-    this.live('info');
+    this.guard.live('info');
     return this.header === undefined ? { dirty: false } : { dirty: false, clusterSize: this.header.blockSize };
   }
 
   close(): Promise<void> {
-    return this.queue.run(() => this.closeNow());
+    return this.guard.close(() => this.closeNow());
   }
 
   private async closeNow(): Promise<void> {
-    if (this.closed) return;
     if (!this.readOnly) await this.file.flush();
-    this.closed = true;
     this.bitmaps.clear();
     await this.file.close();
     await this.backing?.close();

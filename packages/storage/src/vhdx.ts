@@ -1,7 +1,7 @@
 import type { AllocationExtent, BlockDevice } from './block-device.js';
 import { checkRange, coalesceExtents } from './block-device.js';
-import { SerialQueue } from './serial-queue.js';
-import { readBacking, requireOpenedBacking } from './backing.js';
+import { readBacking } from './backing.js';
+import { ImageGuard } from './image-guard.js';
 import { isAllZero, setU64 } from './byte-fields.js';
 import { StorageError } from './errors.js';
 import type { HostFile } from './host-file.js';
@@ -109,8 +109,7 @@ export class VhdxImage implements ImageDevice {
   private logReplayed = false;
   /** A log is pending and was replayed only in memory (a read-only open). */
   readonly logPending: boolean;
-  private closed = false;
-  private readonly queue = new SerialQueue();
+  private readonly guard = new ImageGuard(this, 'VHDX');
 
   constructor(p: VhdxParts) {
     this.file = p.file;
@@ -149,15 +148,6 @@ export class VhdxImage implements ImageDevice {
 
   get dataWriteGuid(): Uint8Array {
     return this.header.dataWriteGuid;
-  }
-
-  private live(what: string): void {
-    if (this.closed) throw new StorageError('Closed', `${this.file.path}: ${what} on a closed VHDX image`);
-  }
-
-  private writable(what: string): void {
-    this.live(what);
-    if (this.readOnly) throw new StorageError('ReadOnly', `${this.file.path}: ${what} on a VHDX image opened read-only`);
   }
 
   private payloadEntry(block: number): number {
@@ -224,7 +214,7 @@ export class VhdxImage implements ImageDevice {
   }
 
   async read(offset: number, buffer: Uint8Array): Promise<void> {
-    this.live('read');
+    this.guard.live('read');
     checkRange(this, offset, buffer.length, 'read');
     let done = 0;
     while (done < buffer.length) {
@@ -277,7 +267,7 @@ export class VhdxImage implements ImageDevice {
 
   /** After a replay made real by `open`: the log is applied and flushed, so mark it empty. */
   async markLogReplayed(): Promise<void> {
-    this.writable('log replay');
+    this.guard.writable('log replay');
     this.logReplayed = true;
     await this.writeHeaders({ ...this.header, logGuid: new Uint8Array(16) });
   }
@@ -354,17 +344,10 @@ export class VhdxImage implements ImageDevice {
   }
 
   write(offset: number, data: Uint8Array): Promise<void> {
-    return this.queue.run(() => this.writeNow(offset, data));
-  }
-
-  /** Writes may need the parent's data (partial sectors or grains); without it they are refused. */
-  private needBacking(what: string): void {
-    requireOpenedBacking(this.file.path, this.backingFile, this.backing, what);
+    return this.guard.change('write', () => this.writeNow(offset, data));
   }
 
   private async writeNow(offset: number, data: Uint8Array): Promise<void> {
-    this.writable('write');
-    this.needBacking('write');
     checkRange(this, offset, data.length, 'write');
     let done = 0;
     while (done < data.length) {
@@ -435,11 +418,10 @@ export class VhdxImage implements ImageDevice {
   }
 
   flush(): Promise<void> {
-    return this.queue.run(() => this.flushNow());
+    return this.guard.queued('flush', () => this.flushNow());
   }
 
   private async flushNow(): Promise<void> {
-    this.live('flush');
     if (this.readOnly) return;
     await this.commit();
     await this.file.flush();
@@ -473,29 +455,25 @@ export class VhdxImage implements ImageDevice {
   }
 
   discard(offset: number, length: number): Promise<void> {
-    return this.queue.run(() => this.discardNow(offset, length));
+    return this.guard.change('discard', () => this.discardNow(offset, length));
   }
 
   private async discardNow(offset: number, length: number): Promise<void> {
-    this.writable('discard');
-    this.needBacking('discard');
     checkRange(this, offset, length, 'discard');
     await this.zeroRange(offset, length, false);
   }
 
   writeZeroes(offset: number, length: number): Promise<void> {
-    return this.queue.run(() => this.writeZeroesNow(offset, length));
+    return this.guard.change('writeZeroes', () => this.writeZeroesNow(offset, length));
   }
 
   private async writeZeroesNow(offset: number, length: number): Promise<void> {
-    this.writable('writeZeroes');
-    this.needBacking('writeZeroes');
     checkRange(this, offset, length, 'writeZeroes');
     await this.zeroRange(offset, length, true);
   }
 
   async allocation(offset: number, length: number): Promise<AllocationExtent[]> {
-    this.live('allocation');
+    this.guard.live('allocation');
     checkRange(this, offset, length, 'allocation');
     const out: AllocationExtent[] = [];
     let done = 0;
@@ -534,7 +512,7 @@ export class VhdxImage implements ImageDevice {
    * present blocks whose sector bitmap block is missing. Everything else was validated on open.
    */
   async check(_options: { repair: 'none' | 'leaks' | 'all' }): Promise<CheckReport> {
-    this.live('check');
+    this.guard.live('check');
     const report: CheckReport = { corruptions: 0, leaks: 0, corruptionsFixed: 0, leaksFixed: 0, checkErrors: 0, messages: [] };
     if (this.logPending) {
       report.corruptions++;
@@ -555,7 +533,7 @@ export class VhdxImage implements ImageDevice {
   }
 
   async info(): Promise<FormatInfo> {
-    this.live('info');
+    this.guard.live('info');
     return { dirty: false, clusterSize: this.blockSize };
   }
 
@@ -566,11 +544,10 @@ export class VhdxImage implements ImageDevice {
    * disks keep their parent's size.
    */
   resize(newSize: number): Promise<void> {
-    return this.queue.run(() => this.resizeNow(newSize));
+    return this.guard.change('resize', () => this.resizeNow(newSize), false);
   }
 
   private async resizeNow(size: number): Promise<void> {
-    this.writable('resize');
     const md = this.metadata;
     if (!Number.isSafeInteger(size) || size <= 0 || size % this.sectorSize !== 0 || size > VHDX_MAX_SIZE) {
       throw new StorageError('InvalidArgument', `new size ${size} is not a positive multiple of ${this.sectorSize} bytes up to 64 TiB`);
@@ -624,18 +601,16 @@ export class VhdxImage implements ImageDevice {
   }
 
   close(): Promise<void> {
-    return this.queue.run(() => this.closeNow());
+    return this.guard.close(() => this.closeNow());
   }
 
   private async closeNow(): Promise<void> {
-    if (this.closed) return;
     if (this.writing) {
       // Every logged change is in place and flushed: an empty log needs no replay by the next reader.
       await this.commit();
       await this.file.flush();
       await this.writeHeaders({ ...this.header, logGuid: new Uint8Array(16) });
     }
-    this.closed = true;
     this.bitmaps.clear();
     await this.source.close();
     await this.backing?.close();

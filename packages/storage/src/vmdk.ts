@@ -1,7 +1,7 @@
 import type { AllocationExtent, BlockDevice } from './block-device.js';
 import { checkRange, coalesceExtents } from './block-device.js';
-import { SerialQueue } from './serial-queue.js';
-import { readBacking, requireOpenedBacking } from './backing.js';
+import { readBacking } from './backing.js';
+import { ImageGuard } from './image-guard.js';
 import { StorageError } from './errors.js';
 import type { HostFile } from './host-file.js';
 import { readExact } from './host-file.js';
@@ -44,9 +44,8 @@ export class VmdkImage implements ImageDevice {
   readonly descriptor: VmdkDescriptor;
   private readonly extents: VmdkExtent[];
   private readonly extraFiles: HostFile[];
-  private closed = false;
   private cidUpdated = false;
-  private readonly queue = new SerialQueue();
+  private readonly guard = new ImageGuard(this, 'VMDK');
 
   constructor(p: VmdkParts) {
     this.file = p.file;
@@ -65,10 +64,6 @@ export class VmdkImage implements ImageDevice {
     return first?.kind === 'sparse' ? first.sparse.grainBytes : undefined;
   }
 
-  private live(what: string): void {
-    if (this.closed) throw new StorageError('Closed', `${this.file.path}: ${what} on a closed VMDK image`);
-  }
-
   /** Call `visit` for each extent piece of `[offset, offset + length)`, in order. */
   private async pieces(offset: number, length: number, visit: (e: VmdkExtent, pos: number, at: number, n: number) => Promise<void>): Promise<void> {
     let done = 0;
@@ -84,7 +79,7 @@ export class VmdkImage implements ImageDevice {
   }
 
   async read(offset: number, buffer: Uint8Array): Promise<void> {
-    this.live('read');
+    this.guard.live('read');
     checkRange(this, offset, buffer.length, 'read');
     await this.pieces(offset, buffer.length, async (e, pos, at, n) => {
       const out = buffer.subarray(at, at + n);
@@ -95,18 +90,10 @@ export class VmdkImage implements ImageDevice {
   }
 
   write(offset: number, data: Uint8Array): Promise<void> {
-    return this.queue.run(() => this.writeNow(offset, data));
-  }
-
-  /** Writes may need the parent's data (partial sectors or grains); without it they are refused. */
-  private needBacking(what: string): void {
-    requireOpenedBacking(this.file.path, this.backingFile, this.backing, what);
+    return this.guard.change('write', () => this.writeNow(offset, data));
   }
 
   private async writeNow(offset: number, data: Uint8Array): Promise<void> {
-    this.live('write');
-    if (this.readOnly) throw new StorageError('ReadOnly', `${this.file.path}: write to a VMDK image opened read-only`);
-    this.needBacking('write');
     checkRange(this, offset, data.length, 'write');
     if (!this.cidUpdated) await this.updateCid();
     await this.pieces(offset, data.length, async (e, pos, at, n) => {
@@ -152,35 +139,29 @@ export class VmdkImage implements ImageDevice {
   }
 
   flush(): Promise<void> {
-    return this.queue.run(() => this.flushNow());
+    return this.guard.queued('flush', () => this.flushNow());
   }
 
   private async flushNow(): Promise<void> {
-    this.live('flush');
     if (this.readOnly) return;
     for (const e of this.extents) if (e.kind === 'sparse') await e.sparse.flushTables();
     for (const f of new Set([this.file, ...this.extraFiles])) await f.flush();
   }
 
   discard(offset: number, length: number): Promise<void> {
-    return this.queue.run(() => this.discardNow(offset, length));
+    return this.guard.change('discard', () => this.discardNow(offset, length));
   }
 
   private async discardNow(offset: number, length: number): Promise<void> {
-    this.live('discard');
-    if (this.readOnly) throw new StorageError('ReadOnly', `${this.file.path}: discard on a VMDK image opened read-only`);
-    this.needBacking('discard');
     checkRange(this, offset, length, 'discard');
     // Hosted sparse extents have no way to give a grain back; a discard is a hint we may ignore.
   }
 
   writeZeroes(offset: number, length: number): Promise<void> {
-    return this.queue.run(() => this.writeZeroesNow(offset, length));
+    return this.guard.change('writeZeroes', () => this.writeZeroesNow(offset, length));
   }
 
   private async writeZeroesNow(offset: number, length: number): Promise<void> {
-    this.live('writeZeroes');
-    this.needBacking('writeZeroes');
     checkRange(this, offset, length, 'writeZeroes');
     const zeros = new Uint8Array(Math.min(length, 1 << 20));
     for (let done = 0; done < length; done += zeros.length) {
@@ -191,7 +172,7 @@ export class VmdkImage implements ImageDevice {
   }
 
   async allocation(offset: number, length: number): Promise<AllocationExtent[]> {
-    this.live('allocation');
+    this.guard.live('allocation');
     checkRange(this, offset, length, 'allocation');
     const out: AllocationExtent[] = [];
     await this.pieces(offset, length, async (e, pos, _at, n) => {
@@ -231,7 +212,7 @@ export class VmdkImage implements ImageDevice {
 
   /** Load every grain table of every sparse extent; each entry must point inside its file. */
   async check(_options: { repair: 'none' | 'leaks' | 'all' }): Promise<CheckReport> {
-    this.live('check');
+    this.guard.live('check');
     const report: CheckReport = { corruptions: 0, leaks: 0, corruptionsFixed: 0, leaksFixed: 0, checkErrors: 0, messages: [] };
     for (const e of this.extents) {
       if (e.kind !== 'sparse') continue;
@@ -244,7 +225,7 @@ export class VmdkImage implements ImageDevice {
   }
 
   async info(): Promise<FormatInfo> {
-    this.live('info');
+    this.guard.live('info');
     const cluster = this.clusterSize;
     return {
       dirty: false,
@@ -269,16 +250,14 @@ export class VmdkImage implements ImageDevice {
   }
 
   close(): Promise<void> {
-    return this.queue.run(() => this.closeNow());
+    return this.guard.close(() => this.closeNow());
   }
 
   private async closeNow(): Promise<void> {
-    if (this.closed) return;
     if (!this.readOnly) {
       for (const e of this.extents) if (e.kind === 'sparse') await e.sparse.finish();
       await this.flushNow();
     }
-    this.closed = true;
     for (const f of new Set([this.file, ...this.extraFiles])) await f.close();
     await this.backing?.close();
   }
