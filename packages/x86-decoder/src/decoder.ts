@@ -64,6 +64,41 @@ SEG_OF_PREFIX[0x64] = (RegClass.Segment << 5) | 4;
 SEG_OF_PREFIX[0x65] = (RegClass.Segment << 5) | 5;
 
 const MP_MASK = 3 << CTX.MP_SHIFT;
+const MN_XOR = Mnemonic.Xor;
+const MN_SUB = Mnemonic.Sub;
+const MN_RCL = Mnemonic.Rcl;
+const MN_RCR = Mnemonic.Rcr;
+
+// Per-entry facts the hot path would otherwise recompute: bit 0 the entry names a mandatory prefix
+// (so F3/F2 are not REP prefixes), bit 1 XOR/SUB (the zeroing idiom may apply), bit 2 a shift by an
+// immediate (the count refines the flags).
+const POST_MP = 1;
+const POST_ZERO_IDIOM = 2;
+const POST_SHIFT_IMM = 4;
+/** SLOT_DEFS with each entry's mask and value beside it (mask, value, entry), so a slot scan reads one array. */
+const SLOT_MATCH: Int32Array = (() => {
+  const out = new Int32Array(SLOT_DEFS.length * 3);
+  for (let i = 0; i < SLOT_DEFS.length; i++) {
+    const d = SLOT_DEFS[i] ?? 0;
+    out[i * 3] = DEF_MASK[d] ?? 0;
+    out[i * 3 + 1] = DEF_VALUE[d] ?? 0;
+    out[i * 3 + 2] = d;
+  }
+  return out;
+})();
+
+const DEF_POST: Uint8Array = (() => {
+  const out = new Uint8Array(DEF_CODE.length);
+  for (let d = 0; d < out.length; d++) {
+    let f = 0;
+    if (((DEF_MASK[d] ?? 0) & MP_MASK) !== 0 && ((DEF_VALUE[d] ?? 0) & MP_MASK) !== 0) f |= POST_MP;
+    const mn = CODE_MNEMONIC[DEF_CODE[d] ?? 0] ?? 0;
+    if (mn === MN_XOR || mn === MN_SUB) f |= POST_ZERO_IDIOM;
+    if (((DEF_ATTR[d] ?? 0) & ATTR.SHIFT_IMM) !== 0) f |= POST_SHIFT_IMM;
+    out[d] = f;
+  }
+  return out;
+})();
 
 /**
  * Decode the instruction at `bytes[offset]` into `into`, which is overwritten. Never throws and never
@@ -237,12 +272,11 @@ export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: 
   s.opcode = b;
 
   const slot = (op << 3) | reg;
-  const end = SLOT_START[slot + 1] ?? 0;
+  const end = (SLOT_START[slot + 1] ?? 0) * 3;
   let def = -1;
-  for (let i = SLOT_START[slot] ?? 0; i < end; i++) {
-    const d = SLOT_DEFS[i] ?? 0;
-    if ((ctx & (DEF_MASK[d] ?? 0)) === (DEF_VALUE[d] ?? 0)) {
-      def = d;
+  for (let i = (SLOT_START[slot] ?? 0) * 3; i < end; i += 3) {
+    if ((ctx & (SLOT_MATCH[i] ?? 0)) === (SLOT_MATCH[i + 1] ?? 0)) {
+      def = SLOT_MATCH[i + 2] ?? 0;
       break;
     }
   }
@@ -286,6 +320,8 @@ function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number
   into.memSize = DEF_MEM_SIZE[def] ?? 0;
   into.segmentPrefix = s.segOverride;
   const count = DEF_OP_COUNT[def] ?? 0;
+  // Operand slots past this instruction's count are cleared only where the previous one used them.
+  const prevCount = into.opCount;
   into.opCount = count;
   if (s.enc === 2 && !evexBeforeOperands(s, into, def)) return finishInvalid(s, into);
   if (!decodeOperands(s, into, def * 5, count)) return finishInvalid(s, into);
@@ -294,13 +330,14 @@ function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number
     s.error = DecodeError.InvalidInstruction;
     return finishInvalid(s, into);
   }
-  for (let k = count; k < 5; k++) {
+  for (let k = count; k < prevCount; k++) {
     into.opKind[k] = 0;
     into.opRegister[k] = 0;
   }
 
   // Prefix rules.
-  const mpUsed = ((DEF_MASK[def] ?? 0) & MP_MASK) !== 0 && ((DEF_VALUE[def] ?? 0) & MP_MASK) !== 0;
+  const post = DEF_POST[def] ?? 0;
+  const mpUsed = (post & POST_MP) !== 0;
   const memForm = s.memUsed;
   if (s.lock !== 0) {
     if ((attrs & ATTR.LOCK) === 0 || (!memForm && (attrs & ATTR.LOCK_REG) === 0)) {
@@ -336,11 +373,11 @@ function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number
   into.flagsUndefined = CODE_FLAGS_UNDEFINED[code] ?? 0;
   into.flagsCleared = CODE_FLAGS_CLEARED[code] ?? 0;
   into.flagsSet = CODE_FLAGS_SET[code] ?? 0;
-  if ((attrs & ATTR.SHIFT_IMM) !== 0) refineShiftFlags(into);
-  else if ((into.mnemonic === Mnemonic.Xor || into.mnemonic === Mnemonic.Sub) && into.opKind[0] === 0 && into.opKind[1] === 0 && into.opRegister[0] === into.opRegister[1]) {
+  if ((post & POST_SHIFT_IMM) !== 0) refineShiftFlags(into);
+  else if ((post & POST_ZERO_IDIOM) !== 0 && into.opKind[0] === 0 && into.opKind[1] === 0 && into.opRegister[0] === into.opRegister[1]) {
     // XOR/SUB of a register with itself: the result is 0, so every flag is known.
     into.flagsWritten = 0;
-    into.flagsCleared = Eflags.OF | Eflags.SF | Eflags.CF | (into.mnemonic === Mnemonic.Sub ? Eflags.AF : 0);
+    into.flagsCleared = Eflags.OF | Eflags.SF | Eflags.CF | (into.mnemonic === MN_SUB ? Eflags.AF : 0);
     into.flagsSet = Eflags.ZF | Eflags.PF;
   }
 }
@@ -393,7 +430,7 @@ function evexInvalid(s: DecodeState): false {
 function refineShiftFlags(into: Instruction): void {
   let count = into.imm & (into.opSize === 64 ? 63 : 31);
   // RCL/RCR rotate through CF: 9 or 17 positions for 8- and 16-bit operands.
-  if (into.mnemonic === Mnemonic.Rcl || into.mnemonic === Mnemonic.Rcr) {
+  if (into.mnemonic === MN_RCL || into.mnemonic === MN_RCR) {
     if (into.opSize === 8) count %= 9;
     else if (into.opSize === 16) count %= 17;
   }

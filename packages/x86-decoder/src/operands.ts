@@ -5,6 +5,8 @@ import { OpKind } from './op-kind.js';
 import { RegClass } from './register.js';
 import { type DecodeState, readByte, readI32, readU16 } from './state.js';
 
+const SPEC_IMM8 = SPEC.Imm8;
+const SPEC_IMM8TO32 = SPEC.Imm8to32;
 const GPR8 = RegClass.Gpr8 << 5;
 const GPR16 = RegClass.Gpr16 << 5;
 const GPR32 = RegClass.Gpr32 << 5;
@@ -223,7 +225,22 @@ export function decodeOperands(s: DecodeState, into: Instruction, base: number, 
         is4Class = cls;
         break;
       default:
-        if (!decodeSpecial(s, into, k, spec)) return false;
+        // The most common immediates are read here; the rest in decodeSpecial.
+        if (spec === SPEC_IMM8) {
+          const b = readByte(s);
+          if (b < 0) return false;
+          into.opKind[k] = OpKind.Immediate8;
+          into.imm = b;
+          into.immHi = 0;
+        } else if (spec === SPEC_IMM8TO32) {
+          const b = readByte(s);
+          if (b < 0) return false;
+          into.opKind[k] = OpKind.Immediate8to32;
+          into.imm = ((b << 24) >> 24) >>> 0;
+          into.immHi = 0;
+        } else if (!decodeSpecial(s, into, k, spec)) {
+          return false;
+        }
     }
   }
   if (is4Op >= 0) {
