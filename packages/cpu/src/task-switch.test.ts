@@ -197,6 +197,18 @@ describe('task switches: JMP, CALL and IRET', () => {
     expect(s.cr3).toBe(0x22000);
     expect(s.eax).toBe(0x2222);
   });
+
+  it('loads CR3 with paging off too: the new task turns paging on in its own address space', () => {
+    const m = withTasks(jmpFar(SEL_B), { 0x1c: 0x22000 });
+    m.w32(0x22000, 0x23000 | 3);
+    for (let i = 0; i < 1024; i++) m.w32(0x23000 + i * 4, (i << 12) | 3);
+    m.w32(0x23000 + 0x50 * 4, 0x60000 | 3);
+    m.w32(0x60000, 0x2222);
+    // mov eax, cr0 / or eax, 80000000h / mov cr0, eax / mov eax, [50000h] / hlt
+    m.poke(B_CODE, [0x0f, 0x20, 0xc0, 0x0d, 0, 0, 0, 0x80, 0x0f, 0x22, 0xc0, 0xa1, 0x00, 0x00, 0x05, 0x00, HLT]);
+    expect(m.run()).toBe('halt');
+    expect(m.cpu.getState().eax).toBe(0x2222);
+  });
 });
 
 describe('task switches: interrupts and exceptions through task gates', () => {
