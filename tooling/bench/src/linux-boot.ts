@@ -68,7 +68,7 @@ function runNodePeer(job: NodePeerJob): Promise<PeerRun> {
     const killer = setTimeout(() => child.kill('SIGKILL'), (job.timeout + KILL_GRACE_S) * 1000);
     child.on('message', (m: PeerMessage) => {
       if (m.type === 'event') log(`${job.peer}: ${m.event === 'marker' ? 'marker' : 'job done'} at ${describe(m.at)}`);
-      else if (m.type === 'progress') log(`${job.peer}: running, ${describe(m.at)}`);
+      else if (m.type === 'progress') log(`${job.peer}: running, ${describe(m.at)}${m.where ? `, ${m.where}` : ''}`);
       else if (m.type === 'result') result = m.run;
       else error = m.message;
     });

@@ -21,7 +21,7 @@ export interface NodePeerJob {
 /** Messages from the peer's process to the benchmark. */
 export type PeerMessage =
   | { type: 'event'; event: GuestEvent; at: Milestone }
-  | { type: 'progress'; at: Milestone }
+  | { type: 'progress'; at: Milestone; where?: string }
   | { type: 'result'; run: PeerRun }
   | { type: 'error'; message: string };
 

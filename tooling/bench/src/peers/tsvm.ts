@@ -59,7 +59,7 @@ export async function runTsvm(job: NodePeerJob, report: Report): Promise<PeerRun
         timedOut = true;
         m.stop();
       }, job.timeout * 1000),
-      setInterval(() => report({ type: 'progress', at: clock.at(m.instructions) }), PROGRESS_EVERY_S * 1000),
+      setInterval(() => report({ type: 'progress', at: clock.at(m.instructions), where: whereIs(m) }), PROGRESS_EVERY_S * 1000),
     );
     const exit = await m.run({ maxInstructions: job.maxInstructions });
     reason = marks.done !== null ? 'done' : timedOut ? 'time limit' : describeExit(exit);
