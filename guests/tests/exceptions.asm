@@ -5,8 +5,8 @@
 ;
 ; Left out: DR6 after a single-step trap, #AC (QEMU's TCG does not check alignment), the saved CS:EIP of #DF
 ; (undefined in the SDM), and the EXT bit of an error code raised while delivering an exception (a
-; not-present gate for #UD is #NP(0033h) on a P6; QEMU reports 0032h), so every bad-gate check here
-; uses INT n, whose error codes have EXT clear on both.
+; not-present gate for #UD is #NP(0033h) on a P6; QEMU reports 0032h): the bad-gate checks use
+; INT n, whose error codes have EXT clear on both, and serial-ud-then-np prints its code without EXT.
 
 %include "lib/boot.inc"
 
@@ -243,12 +243,31 @@ test_main:
         ENDTRY
         RESTORE_GATE 0
 
-        TRY     "serial-bp-then-np"           ; benign then contributory: delivered one after the other
+        TRY     "serial-ud-then-np"           ; benign #UD, then #NP delivering it: #NP, not #DF
+        IDT_GATE 11, np_without_ext
+        and     byte [IDT_BASE + 6 * 8 + 5], 0x7F
+        ud2
+        ENDTRY
+        RESTORE_GATE 6
+        RESTORE_GATE 11
+
+        TRY     "serial-bp-then-np"           ; a software INT3, then #NP: delivered one after the other
         and     byte [IDT_BASE + 3 * 8 + 5], 0x7F
         int3
         ENDTRY
         RESTORE_GATE 3
 
         DONE
+
+; #NP for serial-ud-then-np: prints the error code without EXT (see above) and resumes at ENDTRY.
+np_without_ext:
+        mov     ax, SEL_DATA0
+        mov     ds, ax
+        pop     eax
+        and     eax, ~1
+        FIELD   " #NP(err-without-EXT=", eax, 16
+        PRINT   ")"
+        FIELD   " eip=", [esp], 32
+        jmp     lib_isr_common.recover
 
 %include "lib/end.inc"

@@ -134,6 +134,13 @@ test_main:
         FIELD   " pde=", eax, 16
         ENDTRY
 
+        TRY     "df-pf-then-gp"               ; #PF's gate names a data segment: #GP delivering #PF is #DF
+        NO_EIP
+        mov     word [IDT_BASE + 14 * 8 + 2], SEL_DATA0
+        mov     eax, [NOT_PRESENT]
+        ENDTRY
+        RESTORE_GATE 14
+
 ; --- CPL 3 ----------------------------------------------------------------------------------------
 %macro RING3 2+                     ; name, instruction
         TRY     %1

@@ -183,10 +183,12 @@ export class Cpu extends CpuCore {
       else this.interruptReal(vector, returnIp);
     } catch (e) {
       if (!(e instanceof GuestFault)) throw e;
-      // A fault while delivering a fault: double fault (error code 0), then shutdown. A fault while
-      // delivering an interrupt is delivered itself (it reports the interrupted instruction).
+      // A fault while delivering a fault: double fault (error code 0) for the pairs of table 6-5 in
+      // protected mode (any pair in real mode), then shutdown. Other pairs, and a fault while
+      // delivering an interrupt, deliver the second fault (it reports the interrupted instruction).
+      const second = this.fault.vector;
       if (vector === 8) this.enterShutdown();
-      else if (isFault) this.deliver(8, returnIp, true, 0);
+      else if (isFault && ((this.cr0 & 1) === 0 || isDoubleFault(vector, second))) this.deliver(8, returnIp, true, 0);
       else if ((this.cr0 & 1) !== 0) this.deliver(this.fault.vector, soft ? this.opEip : returnIp, true, this.fault.errorCode);
       else this.enterShutdown();
     }
@@ -324,6 +326,17 @@ export class Cpu extends CpuCore {
     op.len += locks;
     return op;
   }
+}
+
+/** Contributory exceptions (SDM vol. 3A, table 6-4): #DE, #TS, #NP, #SS, #GP. */
+const CONTRIBUTORY = (1 << 0) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13);
+const PF_VECTOR = 14;
+
+/** Table 6-5: the second exception, raised while delivering the first, makes a #DF. */
+function isDoubleFault(first: number, second: number): boolean {
+  const secondContributory = second < 32 && ((CONTRIBUTORY >>> second) & 1) !== 0;
+  if (first === PF_VECTOR) return secondContributory || second === PF_VECTOR;
+  return first < 32 && ((CONTRIBUTORY >>> first) & 1) !== 0 && secondContributory;
 }
 
 /** 286 and older: operand/address-size prefixes and FS/GS do not exist. */
