@@ -9,7 +9,7 @@ export {
   type MultibootModule,
   type ResolvedMachineConfig,
 } from './config.js';
-export { IDLE_GIVE_UP_NS, Machine, MAX_SLICE, type MachineExit, type MachineOptions, type RunOptions } from './machine.js';
+export { IDLE_GIVE_UP_NS, Machine, MAX_SLICE, type MachineExit, type MachineOptions, type RunOptions, TSC_HZ } from './machine.js';
 export { bootSourceOf, createPolicyMachine, machineFromPolicy, type PolicyMachine } from './policy/machine-from-policy.js';
 export { attachPolicy, type AttachedPolicy, type PolicyTarget } from './policy/attach-policy.js';
 export { MmioGuard } from './policy/mmio-guard.js';
@@ -87,7 +87,7 @@ export { applyPolicyToBus, ioClaimsOf, PolicyIoBus, type PortBus } from './polic
 export { RateLimiter, TokenBucket } from './policy/token-bucket.js';
 export { CpuLimiter } from './policy/cpu-limiter.js';
 export { RateLimitedDevice, type LimiterClock } from './policy/rate-limited-device.js';
-export { machineConfigOf, policyFromRunFlags, RUN_FLAG_FIELDS, type RunCharTarget, type RunFlags } from './policy/run-flags.js';
+export { machineConfigOf, mergeRunFlags, policyFromRunFlags, RUN_FLAG_FIELDS, type RunCharTarget, type RunFlags } from './policy/run-flags.js';
 export {
   DEFAULT_EVENT_CAPACITY,
   EVENT_KINDS,

@@ -49,6 +49,36 @@ function target(t: RunCharTarget | undefined, fallback: string): string {
   return t.kind === 'file' ? `file:${t.path}` : t.kind;
 }
 
+/**
+ * A policy with the settings of the flags a command line gives put over it (flags win: `-m 128M`
+ * replaces `hardware.memory`). `--kernel` or `--bios` replace `hardware.boot` as a whole, so a
+ * kernel from the command line does not inherit the policy's initrd. The result is validated again.
+ * Only flags that are set (not undefined) count.
+ */
+export function mergeRunFlags(document: PolicyDocument, flags: RunFlags): PolicyDocument {
+  const hw = { ...document.hardware };
+  if (flags.memory !== undefined) hw.memory = flags.memory;
+  if (flags.cpu !== undefined) hw.cpu = flags.cpu;
+  if (flags.kernel !== undefined || flags.bios !== undefined) {
+    hw.boot = { order: [] };
+    for (const key of ['kernel', 'initrd', 'append', 'bios'] as const) if (flags[key] !== undefined) hw.boot[key] = flags[key];
+  } else if (flags.initrd !== undefined || flags.append !== undefined) {
+    hw.boot = { ...hw.boot, ...(flags.initrd !== undefined ? { initrd: flags.initrd } : {}), ...(flags.append !== undefined ? { append: flags.append } : {}) };
+  }
+  if (flags.serial !== undefined) hw.serial = [target(flags.serial, 'stdio'), ...hw.serial.slice(1)];
+  if (flags.debugcon !== undefined) hw.debugcon = target(flags.debugcon, 'none');
+  if (flags.noReboot !== undefined) hw.noReboot = flags.noReboot;
+  if (flags.deterministic !== undefined) hw.time = flags.deterministic ? 'deterministic' : 'realtime';
+  if (flags.apic !== undefined) hw.apic = flags.apic;
+  if (flags.pci !== undefined) hw.pci = flags.pci;
+  const limits = flags.maxInstructions === undefined ? document.limits : { ...document.limits, budget: { ...document.limits.budget, instructions: flags.maxInstructions } };
+  const debug = {
+    traceInstructions: flags.traceInstructions ?? document.debug.traceInstructions,
+    tracePorts: flags.tracePorts ?? document.debug.tracePorts,
+  };
+  return validatePolicy({ ...document, hardware: hw, limits, debug });
+}
+
 /** The policy document equivalent to a `tsvm run` command line (validated like any policy). */
 export function policyFromRunFlags(flags: RunFlags, vmId = 'vm'): PolicyDocument {
   const boot: Record<string, string> = {};
