@@ -372,7 +372,10 @@ export class Machine {
     let state: CpuStatePatch | null = null;
     if (boot.kind === 'linux') state = loadLinux(this.memory, this.config.memory, boot).cpuState;
     else if (boot.kind === 'multiboot') state = loadMultiboot(this.memory, this.config.memory, boot).cpuState;
-    if (state !== null) this.cpu.setState(state);
+    if (state !== null) {
+      this.board.initLikeFirmware();
+      this.cpu.setState(state);
+    }
     this.pendingExit = -1;
     this.pendingReset = null;
   }

@@ -177,6 +177,18 @@ export class PcBoard {
     }
   }
 
+  /**
+   * Leaves the board as a PC BIOS does when it hands over to an operating system: PIT channel 0
+   * counting in mode 3 with the full 65,536 count (18.2 Hz). Used for direct kernel boots, where no
+   * firmware runs; a kernel that reads the PIT before programming it (Linux's KASLR entropy poll
+   * waits for the read-back status to show a loaded count) would otherwise wait forever.
+   */
+  initLikeFirmware(): void {
+    this.bus.write8(PORT_PIT + 3, 0x36); // channel 0, LSB then MSB, mode 3, binary
+    this.bus.write8(PORT_PIT, 0x00);
+    this.bus.write8(PORT_PIT, 0x00);
+  }
+
   /** The handlers of the board's MMIO regions by base address (a policy puts its checks in front of them). */
   mmioDevices(): Map<number, MmioHandler> {
     const out = new Map<number, MmioHandler>();
