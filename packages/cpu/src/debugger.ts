@@ -5,6 +5,8 @@ import type { Cpu, StopReason } from './interpreter.js';
 
 const PAGE_SHIFT = 12;
 const MAX_LINEAR = 0xffffffff;
+/** The page table before the first breakpoint (checked by length, never indexed). */
+const NO_PAGES = new Uint16Array(0);
 
 /**
  * The CPU just before one instruction executes, as the trace sees it. One object is reused for every
@@ -45,8 +47,8 @@ export interface InstructionWatch {
  * (`hit` holds the address); the next `run` or `step` executes it rather than stopping again.
  */
 export class Debugger implements InstructionWatch {
-  /** Breakpoints per linear 4 KiB page. */
-  private readonly pageCounts = new Uint16Array(1 << (32 - PAGE_SHIFT));
+  /** Breakpoints per linear 4 KiB page (allocated with the first breakpoint). */
+  private pageCounts = NO_PAGES;
   private readonly points = new Set<number>();
   private traceSink: ((record: TraceRecord) => void) | null = null;
   private readonly record: TraceRecord = {
@@ -77,6 +79,7 @@ export class Debugger implements InstructionWatch {
   addBreakpoint(linear: number): void {
     const a = checkAddress(linear);
     if (this.points.has(a)) return;
+    if (this.pageCounts === NO_PAGES) this.pageCounts = new Uint16Array(1 << (32 - PAGE_SHIFT));
     this.points.add(a);
     this.pageCounts[a >>> PAGE_SHIFT]++;
     this.arm();
@@ -139,7 +142,8 @@ export class Debugger implements InstructionWatch {
 
   beforeInstruction(cpu: Cpu): boolean {
     const linear = linearEip(cpu);
-    if (this.pageCounts[linear >>> PAGE_SHIFT] !== 0 && this.points.has(linear)) {
+    const counts = this.pageCounts;
+    if (counts.length !== 0 && counts[linear >>> PAGE_SHIFT] !== 0 && this.points.has(linear)) {
       if (linear !== this.resumeLinear || cpu.instructions !== this.resumeCount) {
         this.hit = linear;
         this.resumeLinear = linear;

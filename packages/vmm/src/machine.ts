@@ -1,4 +1,4 @@
-import { Cpu, IF, type CpuStatePatch } from '@tsvm/cpu';
+import { Cpu, Debugger, IF, type CpuStatePatch, type TraceRecord } from '@tsvm/cpu';
 import type { IoBus, Uart16550 } from '@tsvm/devices';
 import { PhysicalMemory } from '@tsvm/mmu';
 import { loadLinux } from './boot/linux.js';
@@ -29,6 +29,8 @@ export type MachineExit =
   | { reason: 'budget' }
   /** The host called `stop()`. */
   | { reason: 'stopped' }
+  /** The CPU reached a breakpoint (`MachineOptions.breakpoints`, `machine.debugger`) and `onBreakpoint` said stop. */
+  | { reason: 'breakpoint'; address: number }
   /** The policy ended the run: a trap or an event action asked to pause or stop (the event says why). */
   | { reason: 'policy'; action: 'stop' | 'pause'; event: VmEvent };
 
@@ -40,8 +42,19 @@ export interface MachineOptions {
   wrapPorts?: (bus: IoBus) => PortAccess;
   /** Called for every port access (slow: for debugging). */
   tracePorts?: PortTrace;
-  /** Called with each instruction, formatted, before it executes (slow: runs one instruction at a time). */
-  traceInstructions?: (line: string) => void;
+  /**
+   * Called with each instruction before it executes: formatted (`cs:eip  bytes  mnemonic`) and the
+   * registers then (one reused record; slow: for debugging).
+   */
+  traceInstructions?: (line: string, registers: TraceRecord) => void;
+  /** Linear addresses to stop at before the instruction there executes (see `onBreakpoint`). */
+  breakpoints?: readonly number[];
+  /**
+   * Called when the CPU reaches a breakpoint, before the instruction runs: 'stop' ends `run()` with
+   * `{ reason: 'breakpoint' }` (a later `run()` executes it and goes on), 'continue' goes on at once.
+   * Default: stop.
+   */
+  onBreakpoint?: (address: number, cpu: Cpu) => 'stop' | 'continue';
   /**
    * A validated policy document (`validatePolicy`): its access rules go on the CPU's port path and
    * the physical memory bus, its CPU cap and budgets into the run loop, its event actions on triple
@@ -65,13 +78,19 @@ const YIELD_EVERY_MS = 15;
 const REALTIME_SLICE = 200_000;
 const REALTIME_NS_PER_INSN_GUESS = 10;
 const REALTIME_MIN_SLICE = 1_000;
-/** Tracing runs one instruction at a time; smaller slices keep the yields to the event loop regular. */
+/** Tracing is slow; smaller slices keep the yields to the event loop regular. */
 const TRACED_SLICE = 10_000;
+/** The time-stamp counter runs at 1 GHz of virtual time: one tick per virtual nanosecond. */
+export const TSC_HZ = 1_000_000_000;
+const TSC_TICKS_PER_NS = TSC_HZ / 1e9;
 /**
  * Deterministic mode without host input: a CPU that stays halted this long in virtual time (timers fire,
  * none wakes it) will never run again, so the run ends with `halted` instead of skipping time forever.
  */
 export const IDLE_GIVE_UP_NS = 60e9;
+
+/** IA32_TIME_STAMP_COUNTER. */
+const MSR_TSC = 0x10;
 
 /** #GP, the general-protection exception (Intel SDM vol. 3A, 6.3.1). */
 const VECTOR_GP = 13;
@@ -99,7 +118,10 @@ export class Machine {
    * the input closes.
    */
   waitForInput = false;
-  private readonly traceInstructions: ((line: string) => void) | undefined;
+  /** Breakpoints and the instruction trace (`MachineOptions.breakpoints`, `traceInstructions`). */
+  readonly debugger: Debugger;
+  private readonly tracing: boolean;
+  private readonly onBreakpoint: ((address: number, cpu: Cpu) => 'stop' | 'continue') | undefined;
   /** Instructions retired before the CPU's counter was last cleared by a reset. */
   private retiredBeforeReset = 0;
   private pendingExit = -1;
@@ -122,7 +144,8 @@ export class Machine {
   constructor(config: MachineConfig, options: MachineOptions = {}) {
     const cfg = resolveConfig(config);
     this.config = cfg;
-    this.traceInstructions = options.traceInstructions;
+    this.tracing = options.traceInstructions !== undefined;
+    this.onBreakpoint = options.onBreakpoint;
     this.memory = new PhysicalMemory({ ramSize: cfg.memory });
     this.board = new PcBoard({
       memory: this.memory,
@@ -154,7 +177,19 @@ export class Machine {
     this.policed = options.policy === undefined ? undefined : this.attachPolicy(options.policy);
     const ports = this.policed?.ports ?? (options.wrapPorts ? options.wrapPorts(this.board.bus) : this.board.bus);
     const io = options.tracePorts ? new TracingPorts(ports, options.tracePorts) : new BusPorts(ports);
-    this.cpu = new Cpu({ model: cfg.cpu, memory: this.memory, io, interrupts: new ControllerInterrupts(this.board.interruptController) });
+    this.cpu = new Cpu({
+      model: cfg.cpu,
+      memory: this.memory,
+      io,
+      interrupts: new ControllerInterrupts(this.board.interruptController),
+      // RDTSC: virtual time at TSC_HZ, deterministic in deterministic mode.
+      timeStampCounter: (retired) => this.timeSource.now(this.retiredBeforeReset + retired) * TSC_TICKS_PER_NS,
+      ...(this.board.lapic !== undefined ? { apic: this.board.lapic } : {}),
+    });
+    this.debugger = new Debugger(this.cpu);
+    const trace = options.traceInstructions;
+    if (trace !== undefined) this.debugger.setTrace((registers) => trace(formatInstructionAt(this.cpu, this.memory), registers));
+    for (const address of options.breakpoints ?? []) this.debugger.addBreakpoint(address);
     this.cpuBuilt = true;
     this.boot();
   }
@@ -253,6 +288,9 @@ export class Machine {
     this.retiredBeforeReset = 0;
     this.resets = meta.resets;
     this.timeSource = this.config.time === 'deterministic' ? new DeterministicTime(this.config.nsPerInstruction, meta.virtualTime, meta.instructions) : new RealTime(meta.virtualTime);
+    // The TSC counts on from the restored time and instruction count: set it again against them.
+    const tsc = Array.isArray(decoded.cpu.msrs) ? decoded.cpu.msrs.find((m) => m.index === MSR_TSC) : undefined;
+    if (tsc !== undefined) this.cpu.setState({ msrs: [tsc] });
     this.pendingExit = -1;
     this.pendingReset = null;
     this.pendingAction = null;
@@ -465,10 +503,13 @@ export class Machine {
         sliceStarted = hostNs();
       }
       this.inCpu = true;
-      const reason = this.traceInstructions ? this.runTraced(Math.min(budget, TRACED_SLICE)) : cpu.run(budget);
+      const reason = cpu.run(this.tracing ? Math.min(budget, TRACED_SLICE) : budget);
       this.inCpu = false;
       if (sliceStarted !== 0) this.policyCharge(this.instructions - done, sliceStarted);
-      if (reason === 'shutdown') {
+      if (reason === 'breakpoint') {
+        const address = this.debugger.hit;
+        if ((this.onBreakpoint?.(address, cpu) ?? 'stop') === 'stop') return { reason: 'breakpoint', address };
+      } else if (reason === 'shutdown') {
         // The machine's usual way is a reset; a policy's 'stop' or 'pause' replaces it.
         const before = this.pendingReset;
         this.pendingReset ??= 'triple-fault';
@@ -503,18 +544,6 @@ export class Machine {
         return late;
       }
     }
-  }
-
-  /** Runs one instruction at a time, formatting each before it executes. */
-  private runTraced(budget: number): ReturnType<Cpu['run']> {
-    const cpu = this.cpu;
-    const trace = this.traceInstructions!;
-    for (let i = 0; i < budget; i++) {
-      if (!cpu.halted) trace(formatInstructionAt(cpu, this.memory));
-      const reason = cpu.run(1);
-      if (reason !== 'budget') return reason;
-    }
-    return 'budget';
   }
 
   /** A pending exit, reset or stop, handled in that order; a reset without `noReboot` reboots and goes on. */

@@ -27,12 +27,18 @@ Host:
   --no-reboot             exit when the guest resets instead of rebooting it
   --deterministic         time from the instruction count: the same run gives the same output
   --max-instructions N    stop after N instructions (exit code 124)
-  --trace[=all|insn|io]   print each instruction and/or port access to stderr (slow)
+  --trace[=all|insn|io|regs]
+                          print each instruction and/or port access to stderr (slow); regs: each
+                          instruction with the general registers and EFLAGS before it runs
+  --break ADDR[,ADDR]     stop before the instruction at a linear address (0x1234, 1234h, decimal, or
+                          SEG:OFF in hex) and print the registers (exit code 4)
+  --break-action ACTION   stop (default), or print: report each hit on stderr and go on
 
 On a terminal the console is raw: keys go to the guest; Ctrl-A X exits, Ctrl-A H lists the keys.
 
 Exit code: the guest's isa-debug-exit status ((value << 1) | 1); 0 when it reset with --no-reboot,
-halted or was stopped with Ctrl-A X; 124 when --max-instructions ran out; 1 for errors, 2 for usage.
+halted or was stopped with Ctrl-A X; 124 when --max-instructions ran out; 4 at a --break stop;
+1 for errors, 2 for usage.
 `;
 
 async function bootSource(args: RunArgs, cwd: string): Promise<BootSource> {
@@ -76,6 +82,9 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       debugcon: args.debugcon,
       traceInstructions: args.traceInstructions,
       tracePorts: args.tracePorts,
+      traceRegisters: args.traceRegisters,
+      breakpoints: args.breakpoints,
+      breakAction: args.breakAction,
       ...(args.maxInstructions !== undefined ? { maxInstructions: args.maxInstructions } : {}),
     },
     io,

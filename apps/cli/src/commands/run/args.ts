@@ -1,5 +1,6 @@
 import { CPU_MODEL_NAMES, type CpuModelName } from '@tsvm/cpu';
 import { CliError } from '../../errors.js';
+import { BREAK_ACTIONS, parseBreakAddress, type BreakAction } from './debug-output.js';
 
 /** Where a character device (serial port, debug console) goes. */
 export type CharTarget = { kind: 'stdio' } | { kind: 'file'; path: string } | { kind: 'none' };
@@ -20,6 +21,12 @@ export interface RunArgs {
   maxInstructions: number | undefined;
   apic: boolean;
   pci: boolean;
+  /** `--break`: linear addresses to stop at. */
+  breakpoints: number[];
+  /** `--break-action`: stop at a breakpoint (default) or print and go on. */
+  breakAction: BreakAction;
+  /** `--trace=regs`: instructions with the general registers and EFLAGS. */
+  traceRegisters: boolean;
 }
 
 /** Flags that take a value, by every name they answer to (QEMU spells them with one dash). */
@@ -34,6 +41,8 @@ const VALUE_FLAGS: Record<string, keyof RunArgs> = {
   serial: 'serial',
   debugcon: 'debugcon',
   'max-instructions': 'maxInstructions',
+  break: 'breakpoints',
+  'break-action': 'breakAction',
 };
 const BOOLEAN_FLAGS: Record<string, (a: RunArgs) => void> = {
   'no-reboot': (a) => (a.noReboot = true),
@@ -41,7 +50,7 @@ const BOOLEAN_FLAGS: Record<string, (a: RunArgs) => void> = {
   apic: (a) => (a.apic = true),
   'no-pci': (a) => (a.pci = false),
 };
-const TRACE_KINDS = ['all', 'insn', 'io'] as const;
+const TRACE_KINDS = ['all', 'insn', 'io', 'regs'] as const;
 
 /** QEMU's -m: a number of MiB, or a number with a K/M/G suffix. */
 export function parseMemory(text: string): number {
@@ -79,6 +88,9 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     maxInstructions: undefined,
     apic: false,
     pci: true,
+    breakpoints: [],
+    breakAction: 'stop',
+    traceRegisters: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -90,7 +102,8 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       const kind = inline ?? 'all';
       if (!(TRACE_KINDS as readonly string[]).includes(kind)) throw new CliError('Usage', `--trace=${kind}: expected one of ${TRACE_KINDS.join(', ')}`);
       if (kind !== 'io') a.traceInstructions = true;
-      if (kind !== 'insn') a.tracePorts = true;
+      if (kind === 'all' || kind === 'io') a.tracePorts = true;
+      if (kind === 'regs') a.traceRegisters = true;
       continue;
     }
     const setFlag = BOOLEAN_FLAGS[name];
@@ -119,6 +132,13 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       case 'serial':
       case 'debugcon':
         a[field] = parseCharTarget(value, field);
+        break;
+      case 'breakpoints':
+        for (const part of value.split(',')) a.breakpoints.push(parseBreakAddress(part));
+        break;
+      case 'breakAction':
+        if (!(BREAK_ACTIONS as readonly string[]).includes(value)) throw new CliError('Usage', `--break-action: expected one of ${BREAK_ACTIONS.join(', ')}, got '${value}'`);
+        a.breakAction = value as BreakAction;
         break;
       case 'maxInstructions': {
         const n = Number(value);

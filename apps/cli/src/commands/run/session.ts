@@ -1,9 +1,11 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { Machine, type MachineConfig, type MachineExit, type MachineOptions } from '@tsvm/vmm';
+import { formatInstructionAt } from '@tsvm/vmm';
 import type { CliIo } from '../../command.js';
 import { CliError } from '../../errors.js';
 import type { CharTarget } from './args.js';
+import { breakpointReport, registerLine, type BreakAction } from './debug-output.js';
 import { ByteSink } from './byte-sink.js';
 import { SerialConsole } from './console.js';
 
@@ -17,6 +19,11 @@ export interface SessionOptions {
   input?: boolean;
   /** Also called with every byte of COM1's output. */
   serialTap?: (byte: number) => void;
+  /** With `traceInstructions`: the general registers and EFLAGS on each line. */
+  traceRegisters?: boolean;
+  /** Linear addresses where the run stops (or, with `breakAction` 'print', reports and goes on). */
+  breakpoints?: readonly number[];
+  breakAction?: BreakAction;
 }
 
 export interface SessionResult {
@@ -27,6 +34,8 @@ export interface SessionResult {
 
 /** Exit code for a run that spent its --max-instructions budget (as timeout(1) does). */
 export const EXIT_BUDGET = 124;
+/** Exit code for a run stopped at a --break breakpoint (even: no isa-debug-exit status is). */
+export const EXIT_BREAKPOINT = 4;
 
 /** The process exit code for how the guest ended. */
 export function exitCodeOf(exit: MachineExit): number {
@@ -35,6 +44,8 @@ export function exitCodeOf(exit: MachineExit): number {
       return exit.status;
     case 'budget':
       return EXIT_BUDGET;
+    case 'breakpoint':
+      return EXIT_BREAKPOINT;
     default:
       return 0;
   }
@@ -53,6 +64,8 @@ export function describeExit(exit: MachineExit): string {
       return 'the instruction budget (--max-instructions) is spent';
     case 'stopped':
       return 'stopped by the host (Ctrl-A X or a signal)';
+    case 'breakpoint':
+      return `stopped at the breakpoint at 0x${exit.address.toString(16)} (--break)`;
   }
 }
 
@@ -73,13 +86,23 @@ function waitOpen(stream: WriteStream): Promise<void> {
 
 /** Builds the machine, wires its serial port and debug console to the host, runs it and cleans up. */
 export async function runSession(config: MachineConfig, options: SessionOptions, io: CliIo): Promise<SessionResult> {
-  const traceSink = options.traceInstructions || options.tracePorts ? new ByteSink(io.stderr) : undefined;
+  const breakpoints = options.breakpoints ?? [];
+  const traceSink = options.traceInstructions || options.tracePorts || breakpoints.length > 0 ? new ByteSink(io.stderr) : undefined;
   const enc = new TextEncoder();
   const traceLine = (line: string): void => {
     for (const b of enc.encode(`${line}\n`)) traceSink!.push(b);
   };
   const machineOptions: MachineOptions = {};
-  if (options.traceInstructions) machineOptions.traceInstructions = traceLine;
+  if (options.traceInstructions) {
+    machineOptions.traceInstructions = options.traceRegisters ? (line, registers) => traceLine(`${line.padEnd(56)} ${registerLine(registers)}`) : traceLine;
+  }
+  if (breakpoints.length > 0) {
+    machineOptions.breakpoints = breakpoints;
+    machineOptions.onBreakpoint = (address, cpu) => {
+      traceLine(breakpointReport(address, formatInstructionAt(cpu, machine.memory), cpu));
+      return options.breakAction === 'print' ? 'continue' : 'stop';
+    };
+  }
   if (options.tracePorts) {
     machineOptions.tracePorts = (dir, width, port, value) =>
       traceLine(`${dir === 'in' ? 'in ' : 'out'}${width} 0x${port.toString(16).padStart(4, '0')} ${dir === 'in' ? '->' : '<-'} 0x${value.toString(16)}`);
