@@ -9,7 +9,8 @@
 ; commit point of a switch (the new task's segment checks), which the SDM delivers in the context of
 ; the new task while QEMU restores the old task's EIP. tsvm's unit tests cover those
 ; (packages/cpu/src/task-switch.test.ts). The general registers' high halves after a switch to a
-; 16-bit TSS are undefined and not printed.
+; 16-bit TSS are undefined and not printed. A task with its own LDT checks that LDTR comes from the
+; TSS and that the segment loads of the switch use it.
 
 %include "lib/boot.inc"
 
@@ -23,6 +24,9 @@ SEL_TSS_NP      equ 0x60            ; 32-bit TSS, not present
 SEL_DATA_NP     equ 0x68            ; data segment, not present
 SEL_TSS_G       equ 0x70            ; 32-bit TSS: the INT 41h handler task
 SEL_STACK16     equ 0x78            ; 16-bit data (B = 0), base 0, limit FFFFh: task D's stack
+SEL_TSS_E       equ 0x80            ; 32-bit TSS: a task with its own LDT
+SEL_LDT_E       equ 0x88            ; task E's LDT (2 descriptors)
+SEL_E_DATA      equ 0x0C            ; task E's LDT entry 1: data at 0x30000
 
 TSS_B           equ FREE_RAM + 0x000
 TSS_C           equ FREE_RAM + 0x100
@@ -30,6 +34,8 @@ TSS_D           equ FREE_RAM + 0x200
 TSS_SHORT       equ FREE_RAM + 0x300
 TSS_NP          equ FREE_RAM + 0x400
 TSS_G           equ FREE_RAM + 0x500
+TSS_E           equ FREE_RAM + 0x600
+LDT_E           equ FREE_RAM + 0x700
 VARS            equ FREE_RAM + 0x800
 v_tr            equ VARS + 0x00     ; what the other tasks saw, printed by the main task
 v_link          equ VARS + 0x04
@@ -40,7 +46,7 @@ v_err           equ VARS + 0x14
 v_eip           equ VARS + 0x18
 v_esp           equ VARS + 0x1C
 v_resume        equ VARS + 0x20     ; where the #NP task sends the faulting (main) task
-v_cr0           equ VARS + 0x24
+v_ldtr          equ VARS + 0x24
 
 GATE_TASK       equ 0x85            ; present, DPL 0, task gate
 TSS_AVAILABLE32 equ 0x89
@@ -88,6 +94,16 @@ test_main:
         SET_DESC SEL_DATA_NP, 0, 0xFFFFF, 0x13, FLG_G | FLG_32
         SET_DESC SEL_TSS_G, TSS_G, 0x67, TSS_AVAILABLE32, 0
         SET_DESC SEL_STACK16, 0, 0xFFFF, 0x93, 0
+        SET_DESC SEL_TSS_E, TSS_E, 0x67, TSS_AVAILABLE32, 0
+        SET_DESC SEL_LDT_E, LDT_E, 0xF, 0x82, 0
+        mov     dword [LDT_E], 0
+        mov     dword [LDT_E + 4], 0
+        mov     dword [LDT_E + 8], 0x0000FFFF           ; base 0x30000, limit FFFFh, data
+        mov     dword [LDT_E + 12], 0x00409303
+        mov     dword [0x30000], 0x600DDA7A
+        INIT_TSS32 TSS_E, task_e, 0x9A00
+        mov     dword [TSS_E + 0x54], SEL_E_DATA        ; DS from the LDT
+        mov     dword [TSS_E + 0x60], SEL_LDT_E
         INIT_TSS32 TSS_B, task_b, 0x9000
         INIT_TSS32 TSS_C, task_c, 0x9400
         INIT_TSS32 TSS_G, task_g, 0x9800
@@ -194,6 +210,18 @@ test_main:
         FIELD   " d.saved-ip=", [TSS_D + 0x0E], 16
         ENDTRY
 
+        TRY     "call-task-with-ldt"
+        sldt    ax
+        FIELD   " main.ldtr=", eax, 16
+        call    SEL_TSS_E:0
+        FIELD   " e.ldtr=", [v_ldtr], 16
+        FIELD   " e.ds=", [v_tr], 16
+        FIELD   " e.[ds:0]=", [v_err], 32
+        sldt    ax
+        FIELD   " main.ldtr-after=", eax, 16
+        FIELD   " ldt-accessed=", [LDT_E + 13], 8
+        ENDTRY
+
         TRY     "jmp-busy-tss"
         jmp     SEL_TSS:0
         ENDTRY
@@ -269,6 +297,16 @@ task_g:
         mov     [v_err], edx
         iretd
         jmp     task_g
+
+; Task E: LDTR and DS come from its TSS; DS names a descriptor in that LDT.
+task_e:
+        mov     eax, [0]
+        mov     [ss:v_err], eax
+        sldt    ax
+        mov     [ss:v_ldtr], eax
+        mov     ax, ds
+        mov     [ss:v_tr], eax
+        iretd
 
 ; Task D: 16-bit code in a 16-bit TSS, called; IRET (16-bit) returns through the back link.
         bits    16
