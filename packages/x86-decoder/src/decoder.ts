@@ -87,6 +87,14 @@ const SLOT_MATCH: Int32Array = (() => {
   return out;
 })();
 
+/**
+ * Per-entry facts packed side by side so one decode touches one cache line of them: code, opSize |
+ * opCount << 8 | post-processing bits << 16, memory size, attributes.
+ */
+const DEF_STRIDE = 4;
+/** Per-code facts side by side: mnemonic, CPU feature, flags read / written / undefined / cleared / set. */
+const CODE_STRIDE = 8;
+
 const DEF_POST: Uint8Array = (() => {
   const out = new Uint8Array(DEF_CODE.length);
   for (let d = 0; d < out.length; d++) {
@@ -96,6 +104,32 @@ const DEF_POST: Uint8Array = (() => {
     if (mn === MN_XOR || mn === MN_SUB) f |= POST_ZERO_IDIOM;
     if (((DEF_ATTR[d] ?? 0) & ATTR.SHIFT_IMM) !== 0) f |= POST_SHIFT_IMM;
     out[d] = f;
+  }
+  return out;
+})();
+
+const DEF_PACK: Int32Array = (() => {
+  const out = new Int32Array(DEF_CODE.length * DEF_STRIDE);
+  for (let d = 0; d < DEF_CODE.length; d++) {
+    out[d * DEF_STRIDE] = DEF_CODE[d] ?? 0;
+    out[d * DEF_STRIDE + 1] = (DEF_OP_SIZE[d] ?? 0) | ((DEF_OP_COUNT[d] ?? 0) << 8) | ((DEF_POST[d] ?? 0) << 16);
+    out[d * DEF_STRIDE + 2] = DEF_MEM_SIZE[d] ?? 0;
+    out[d * DEF_STRIDE + 3] = DEF_ATTR[d] ?? 0;
+  }
+  return out;
+})();
+
+const CODE_PACK: Int32Array = (() => {
+  const out = new Int32Array(CODE_MNEMONIC.length * CODE_STRIDE);
+  for (let c = 0; c < CODE_MNEMONIC.length; c++) {
+    const o = c * CODE_STRIDE;
+    out[o] = CODE_MNEMONIC[c] ?? 0;
+    out[o + 1] = CODE_CPU_FEATURE[c] ?? 0;
+    out[o + 2] = CODE_FLAGS_READ[c] ?? 0;
+    out[o + 3] = CODE_FLAGS_WRITTEN[c] ?? 0;
+    out[o + 4] = CODE_FLAGS_UNDEFINED[c] ?? 0;
+    out[o + 5] = CODE_FLAGS_CLEARED[c] ?? 0;
+    out[o + 6] = CODE_FLAGS_SET[c] ?? 0;
   }
   return out;
 })();
@@ -310,16 +344,18 @@ function skipModrmMemory(s: DecodeState): void {
 
 function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number, prefixesIn: number): void {
   let prefixes = prefixesIn;
-  const code = DEF_CODE[def] ?? 0;
-  const attrs = DEF_ATTR[def] ?? 0;
+  const d = def * DEF_STRIDE;
+  const code = DEF_PACK[d] ?? 0;
+  const info = DEF_PACK[d + 1] ?? 0;
+  const attrs = DEF_PACK[d + 3] ?? 0;
   s.def = def;
   s.attrs = attrs;
-  into.opSize = DEF_OP_SIZE[def] ?? 0;
+  into.opSize = info & 0xff;
   into.vectorLength = s.vectorLength;
   into.addrSize = 16 << s.asz;
-  into.memSize = DEF_MEM_SIZE[def] ?? 0;
+  into.memSize = DEF_PACK[d + 2] ?? 0;
   into.segmentPrefix = s.segOverride;
-  const count = DEF_OP_COUNT[def] ?? 0;
+  const count = (info >> 8) & 7;
   // Operand slots past this instruction's count are cleared only where the previous one used them.
   const prevCount = into.opCount;
   into.opCount = count;
@@ -336,25 +372,16 @@ function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number
   }
 
   // Prefix rules.
-  const post = DEF_POST[def] ?? 0;
-  const mpUsed = (post & POST_MP) !== 0;
-  const memForm = s.memUsed;
+  const post = info >> 16;
   if (s.lock !== 0) {
-    if ((attrs & ATTR.LOCK) === 0 || (!memForm && (attrs & ATTR.LOCK_REG) === 0)) {
+    if ((attrs & ATTR.LOCK) === 0 || (!s.memUsed && (attrs & ATTR.LOCK_REG) === 0)) {
       s.error = DecodeError.InvalidInstruction;
       return finishInvalid(s, into);
     }
     prefixes |= Prefix.Lock;
   }
   const rep = s.lastRep;
-  if (rep !== 0 && !(mpUsed && (ctx & MP_MASK) >= 2)) {
-    prefixes |= rep === 0xf3 ? Prefix.Rep : Prefix.Repne;
-    if (((attrs & ATTR.HLE) !== 0 && s.lock !== 0) || ((attrs & ATTR.HLE_MEM) !== 0 && memForm)) {
-      prefixes |= rep === 0xf3 ? Prefix.Xrelease : Prefix.Xacquire;
-    } else if ((attrs & ATTR.XRELEASE_NOLOCK) !== 0 && rep === 0xf3 && memForm) {
-      prefixes |= Prefix.Xrelease;
-    }
-  }
+  if (rep !== 0) prefixes = repPrefixes(s, prefixes, attrs, (post & POST_MP) !== 0 && (ctx & MP_MASK) >= 2);
   into.prefixes = prefixes;
 
   const len = s.pos - s.start;
@@ -365,14 +392,15 @@ function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number
   if (s.relPending) resolveRelative(s, into);
   if (s.ripRelative) resolveRipRelative(s, into);
 
+  const c = code * CODE_STRIDE;
   into.code = code;
-  into.mnemonic = CODE_MNEMONIC[code] ?? 0;
-  into.cpuFeature = CODE_CPU_FEATURE[code] ?? 0;
-  into.flagsRead = CODE_FLAGS_READ[code] ?? 0;
-  into.flagsWritten = CODE_FLAGS_WRITTEN[code] ?? 0;
-  into.flagsUndefined = CODE_FLAGS_UNDEFINED[code] ?? 0;
-  into.flagsCleared = CODE_FLAGS_CLEARED[code] ?? 0;
-  into.flagsSet = CODE_FLAGS_SET[code] ?? 0;
+  into.mnemonic = CODE_PACK[c] ?? 0;
+  into.cpuFeature = CODE_PACK[c + 1] ?? 0;
+  into.flagsRead = CODE_PACK[c + 2] ?? 0;
+  into.flagsWritten = CODE_PACK[c + 3] ?? 0;
+  into.flagsUndefined = CODE_PACK[c + 4] ?? 0;
+  into.flagsCleared = CODE_PACK[c + 5] ?? 0;
+  into.flagsSet = CODE_PACK[c + 6] ?? 0;
   if ((post & POST_SHIFT_IMM) !== 0) refineShiftFlags(into);
   else if ((post & POST_ZERO_IDIOM) !== 0 && into.opKind[0] === 0 && into.opKind[1] === 0 && into.opRegister[0] === into.opRegister[1]) {
     // XOR/SUB of a register with itself: the result is 0, so every flag is known.
@@ -380,6 +408,20 @@ function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number
     into.flagsCleared = Eflags.OF | Eflags.SF | Eflags.CF | (into.mnemonic === MN_SUB ? Eflags.AF : 0);
     into.flagsSet = Eflags.ZF | Eflags.PF;
   }
+}
+
+/** F3/F2 that are not a mandatory prefix: REP/REPNE, or XACQUIRE/XRELEASE where the entry allows them. */
+function repPrefixes(s: DecodeState, prefixesIn: number, attrs: number, mandatory: boolean): number {
+  if (mandatory) return prefixesIn;
+  const rep = s.lastRep;
+  const memForm = s.memUsed;
+  let prefixes = prefixesIn | (rep === 0xf3 ? Prefix.Rep : Prefix.Repne);
+  if (((attrs & ATTR.HLE) !== 0 && s.lock !== 0) || ((attrs & ATTR.HLE_MEM) !== 0 && memForm)) {
+    prefixes |= rep === 0xf3 ? Prefix.Xrelease : Prefix.Xacquire;
+  } else if ((attrs & ATTR.XRELEASE_NOLOCK) !== 0 && rep === 0xf3 && memForm) {
+    prefixes |= Prefix.Xrelease;
+  }
+  return prefixes;
 }
 
 /**
