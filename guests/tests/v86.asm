@@ -5,7 +5,8 @@
 ; IOPL-sensitive instructions (CLI, STI, PUSHF, POPF, IRET, INT n) faulting with #GP(0) at IOPL 0
 ; and a ring-0 #GP handler that skips them, then takes the program out of v86 mode; POPF and IRET
 ; unable to change IOPL at IOPL 3; INT3 through a DPL-0 gate (#GP(1Ah)); port I/O in v86 mode
-; going through the TSS I/O bitmap whatever IOPL is. CR4.VME is not used.
+; going through the TSS I/O bitmap whatever IOPL is; paging at CPL 3 (a remapped page, #PF on a
+; supervisor page). CR4.VME is not used.
 ;
 ; v86 code prints through port 0xE9, which the I/O bitmap of every TSS here allows. EFLAGS images
 ; pushed by faults are printed without RF, which a P6 sets there and QEMU does not.
@@ -18,6 +19,8 @@ IOTSS           equ FREE_RAM
 V86TSS          equ FREE_RAM + 0x1000
 IOMAP           equ 0x68
 IOTSS_LIMIT     equ IOMAP + 0x20    ; bitmap for ports 0-FFh, then the all-ones byte at the limit
+V86_PD          equ FREE_RAM + 0x4000   ; page directory and table for the paging checks
+V86_PT          equ FREE_RAM + 0x5000
 V86_SS          equ 0x1800          ; v86 stack at linear 0x18000-0x19000
 V86_SP          equ 0x1000
 EFL_VM          equ 0x20000
@@ -117,6 +120,41 @@ test_main:
         TRY     "v86-iopl0"
         ENTER_V86 v86_iopl0, 2
         ENDTRY
+
+        ; Paging applies in v86 mode, at CPL 3: the first 4 MiB identity-mapped and user-accessible,
+        ; except linear 40000h -> physical 50000h and 60000h a supervisor page.
+        mov     dword [0x40000], 0x11111111
+        mov     dword [0x50000], 0x5555AAAA
+        mov     edi, V86_PT
+        mov     eax, 7                  ; present, writable, user
+        mov     ecx, 1024
+.pte:
+        mov     [edi], eax
+        add     edi, 4
+        add     eax, 0x1000
+        loop    .pte
+        mov     dword [V86_PT + 0x40 * 4], 0x50000 | 7
+        mov     dword [V86_PT + 0x60 * 4], 0x60000 | 3
+        mov     dword [V86_PD], V86_PT | 7
+        mov     eax, V86_PD
+        mov     cr3, eax
+        mov     eax, cr0
+        or      eax, 0x80000000
+        mov     cr0, eax
+
+        TRY     "v86-paging"
+        ENTER_V86 v86_paging, EFL_IOPL3 | 2
+        ENDTRY
+        TRY     "v86-supervisor-page"
+        ENTER_V86 v86_supervisor, EFL_IOPL3 | 2
+        ENDTRY
+
+        mov     eax, cr0
+        and     eax, 0x7FFFFFFF
+        mov     cr0, eax
+        FIELD   "v86-paging-write physical50004=", [0x50004], 16
+        FIELD   " physical40004=", [0x40004], 16
+        NL
 
         TRY     "v86-task"
         call    SEL_V86TSS:0
@@ -290,6 +328,20 @@ v86_iopl0:
         int     V86_VECTOR
         V86_PRINT " io-through-bitmap"
         int     RING0_VECTOR            ; #GP at IOPL 0: the handler leaves v86 mode
+
+v86_paging:
+        mov     ax, 0x4000
+        mov     ds, ax
+        mov     ax, [0]                 ; linear 40000h: physical 50000h
+        V86_FIELD " [4000:0]=", ax
+        mov     word [4], 0x7777
+        int     RING0_VECTOR
+
+v86_supervisor:
+        mov     ax, 0x6000
+        mov     es, ax
+        mov     ax, [es:0]              ; a supervisor page at CPL 3: #PF
+        int     RING0_VECTOR
 
 v86_task:
         pushf
