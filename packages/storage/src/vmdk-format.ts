@@ -158,7 +158,15 @@ async function openVmdk(file: HostFile, context: OpenContext): Promise<VmdkImage
     }
     let parent: BlockDevice | undefined;
     if (descriptor.parentFileNameHint !== undefined) parent = await context.openBacking(descriptor.parentFileNameHint, undefined);
-    return new VmdkImage({ file, descriptor, extents, extraFiles, readOnly: context.readOnly, parent });
+    const parentCid = async (name: string): Promise<number> => {
+      const p = await openVmdk(await context.openFile(name, { readOnly: true }), { ...context, readOnly: true, path: name, openBacking: async () => undefined }).catch((err: unknown) => {
+        throw new StorageError('BackingChain', `${name} is not a VMDK, which a VMDK's backing file must be`, { cause: err });
+      });
+      const cid = p.descriptor.cid;
+      await p.close();
+      return cid;
+    };
+    return new VmdkImage({ file, descriptor, extents, extraFiles, readOnly: context.readOnly, parent, parentCid });
   } catch (err) {
     for (const f of extraFiles) await f.close().catch(() => undefined);
     throw err;

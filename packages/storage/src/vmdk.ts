@@ -26,6 +26,8 @@ export interface VmdkParts {
   extraFiles: HostFile[];
   readOnly: boolean;
   parent?: BlockDevice;
+  /** The CID of the VMDK named `name` (relative to this image), for a new parentCID. */
+  parentCid?: (name: string) => Promise<number>;
 }
 
 /**
@@ -39,9 +41,10 @@ export class VmdkImage implements ImageDevice {
   readonly size: number;
   readonly readOnly: boolean;
   readonly backing: BlockDevice | undefined;
-  readonly backingFile: string | undefined;
-  readonly backingFormat: string | undefined;
+  backingFile: string | undefined;
+  backingFormat: string | undefined;
   readonly descriptor: VmdkDescriptor;
+  private readonly parentCid: ((name: string) => Promise<number>) | undefined;
   private readonly extents: VmdkExtent[];
   private readonly extraFiles: HostFile[];
   private cidUpdated = false;
@@ -57,6 +60,42 @@ export class VmdkImage implements ImageDevice {
     this.backingFile = p.descriptor.parentFileNameHint;
     this.backingFormat = p.descriptor.parentFileNameHint === undefined ? undefined : 'vmdk';
     this.size = p.extents.reduce((n, e) => n + e.length, 0);
+    this.parentCid = p.parentCid;
+  }
+
+  /** qemu's rule for VMDK backing files: `Invalid backing file format: raw. Must be vmdk.` */
+  static checkBackingFormat(format: string | undefined): void {
+    if (format !== undefined && format !== 'vmdk') throw new StorageError('Unsupported', `Invalid backing file format: ${format}. Must be vmdk.`);
+  }
+
+  /**
+   * Name a new parent (`rebase`; qemu-img cannot rebase VMDKs): the descriptor's
+   * `parentFileNameHint` and `parentCID` (the parent's CID, read from it) change, every other line
+   * stays. Without a name the disk has no parent any more. A descriptor embedded in a sparse extent
+   * must still fit its sectors.
+   */
+  setBackingFile(name: string | undefined, format: string | undefined): Promise<void> {
+    return this.guard.change('rebase', () => this.setBackingNow(name, format), false);
+  }
+
+  private async setBackingNow(name: string | undefined, format: string | undefined): Promise<void> {
+    VmdkImage.checkBackingFormat(format);
+    if (name !== undefined && /["\r\n]/.test(name)) throw new StorageError('InvalidArgument', `a VMDK parent name cannot hold quotes or line breaks: ${name}`);
+    if (name !== undefined && this.parentCid === undefined) throw new StorageError('Unsupported', `${this.file.path}: the parent's CID cannot be read here`);
+    const parentCid = name === undefined ? 0xffff_ffff : await this.parentCid!(name);
+    const hex = parentCid.toString(16).padStart(8, '0');
+    await this.rewriteDescriptor((text) => {
+      let out = /^parentCID=.*$/m.test(text) ? text.replace(/^parentCID=.*$/m, `parentCID=${hex}`) : text.replace(/^(CID=.*)$/m, `$1\nparentCID=${hex}`);
+      const hint = /^parentFileNameHint=.*(\r?\n)?/m;
+      out = out.replace(hint, '');
+      if (name !== undefined) out = out.replace(/^(createType=.*)$/m, `$1\nparentFileNameHint="${name}"`);
+      return out;
+    });
+    this.descriptor.parentCid = parentCid;
+    this.descriptor.parentFileNameHint = name;
+    this.backingFile = name;
+    this.backingFormat = name === undefined ? undefined : 'vmdk';
+    for (const f of new Set([this.file, ...this.extraFiles])) await f.flush();
   }
 
   get clusterSize(): number | undefined {
@@ -112,22 +151,37 @@ export class VmdkImage implements ImageDevice {
     this.cidUpdated = true;
     let cid = (Math.random() * 0xffff_fffe) >>> 0;
     if (cid === this.descriptor.cid) cid = (cid + 1) >>> 0;
+    const hex = cid.toString(16).padStart(8, '0');
+    // Only the CID line changes; a descriptor without one, or that would not fit, keeps its old CID.
+    const changed = await this.rewriteDescriptor((text) => (/^CID=[0-9a-fA-F]+[ \t]*$/m.test(text) ? text.replace(/^CID=[0-9a-fA-F]+[ \t]*$/m, `CID=${hex}`) : undefined), false);
+    if (changed) this.descriptor.cid = cid;
+  }
+
+  /**
+   * Rewrite the descriptor text through `edit` (undefined: leave it), in its file or in the sectors
+   * a sparse extent keeps it in. Returns whether it was written; with `required`, a descriptor that
+   * cannot be rewritten (no room, none found) is an `Unsupported` error instead of false.
+   */
+  private async rewriteDescriptor(edit: (text: string) => string | undefined, required = true): Promise<boolean> {
+    const refuse = (why: string): boolean => {
+      if (required) throw new StorageError('Unsupported', `${this.file.path}: the VMDK descriptor cannot be changed: ${why}`);
+      return false;
+    };
     const first = this.extents[0];
     const embedded = first?.kind === 'sparse' && first.sparse.file === this.file;
     const at = embedded ? first.sparse.header.descriptorOffset * VMDK_SECTOR : 0;
     const room = embedded ? first.sparse.header.descriptorSize * VMDK_SECTOR : await this.file.size();
-    if ((embedded && at === 0) || room > MAX_DESCRIPTOR_BYTES) return;
+    if (embedded && at === 0) return refuse('the sparse extent has no embedded descriptor');
+    if (room > MAX_DESCRIPTOR_BYTES) return refuse('it is larger than a descriptor can be');
     const old = new Uint8Array(room);
     await readExact(this.file, at, old, 'VMDK descriptor');
     const end = embedded ? old.indexOf(0) : -1;
-    const text = new TextDecoder().decode(end < 0 ? old : old.subarray(0, end));
-    // Only the CID line changes; every other line of the descriptor is kept as it was.
-    const hex = cid.toString(16).padStart(8, '0');
-    if (!/^CID=[0-9a-fA-F]+[ \t]*$/m.test(text)) return;
-    const updated = new TextEncoder().encode(text.replace(/^CID=[0-9a-fA-F]+[ \t]*$/m, `CID=${hex}`));
+    const text = edit(new TextDecoder().decode(end < 0 ? old : old.subarray(0, end)));
+    if (text === undefined) return false;
+    const updated = new TextEncoder().encode(text);
     if (embedded) {
-      // A descriptor that no longer fits its sectors keeps its old CID rather than spill over data.
-      if (updated.length > room) return;
+      // A descriptor that no longer fits its sectors must not spill over the grain directory.
+      if (updated.length > room) return refuse(`it would need ${updated.length} bytes, its sectors hold ${room}`);
       const area = new Uint8Array(room);
       area.set(updated);
       await this.file.write(at, area);
@@ -135,7 +189,7 @@ export class VmdkImage implements ImageDevice {
       await this.file.write(0, updated);
       await this.file.truncate(updated.length);
     }
-    this.descriptor.cid = cid;
+    return true;
   }
 
   flush(): Promise<void> {

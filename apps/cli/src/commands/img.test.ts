@@ -193,10 +193,11 @@ describe.skipIf(!HAVE_QEMU)('tsvm img against qemu-img', { timeout: 60_000 }, ()
       return { status: r.status, err: r.stderr };
     };
     qemu('create', '-q', '-f', 'vmdk', 'rf.vmdk', '4M');
-    qemu('create', '-q', '-f', 'vmdk', 'rf2.vmdk', '4M');
+    qemu('create', '-q', '-f', 'vpc', 'rf.vpc', '4M');
+    qemu('create', '-q', '-f', 'vpc', 'rf2.vpc', '4M');
     const cases = [
       ['resize', 'rf.vmdk', '8M'],
-      ['rebase', '-u', '-b', 'rf2.vmdk', '-F', 'vmdk', 'rf.vmdk'],
+      ['rebase', '-u', '-b', 'rf2.vpc', '-F', 'vpc', 'rf.vpc'],
     ];
     for (const c of cases) {
       const theirs = qemuRun(...c);
@@ -205,6 +206,31 @@ describe.skipIf(!HAVE_QEMU)('tsvm img against qemu-img', { timeout: 60_000 }, ()
       // qemu-img: <message>; tsvm img: <message> [Unsupported]
       expect(ours.err, c.join(' ')).toContain(theirs.err.replace(/^qemu-img: /, '').trim());
     }
+  });
+
+  it('rebases VMDK overlays (which qemu-img cannot); qemu-img reads them through the new parent', async () => {
+    qemu('create', '-q', '-f', 'vmdk', 'vb1.vmdk', '2M');
+    execFileSync('qemu-io', ['-f', 'vmdk', '-c', 'write -P 1 0 2M', 'vb1.vmdk'], { cwd: dir, stdio: 'ignore' });
+    qemu('create', '-q', '-f', 'vmdk', 'vb2.vmdk', '2M');
+    execFileSync('qemu-io', ['-f', 'vmdk', '-c', 'write -P 2 0 1M', 'vb2.vmdk'], { cwd: dir, stdio: 'ignore' });
+    qemu('create', '-q', '-f', 'vmdk', '-b', 'vb1.vmdk', '-F', 'vmdk', 'vt.vmdk');
+    execFileSync('qemu-io', ['-f', 'vmdk', '-c', 'write -P 9 64k 64k', 'vt.vmdk'], { cwd: dir, stdio: 'ignore' });
+    qemu('convert', '-O', 'raw', 'vt.vmdk', 'vt.raw');
+    expect((await img('rebase', '-b', 'vb2.vmdk', '-F', 'vmdk', 'vt.vmdk')).code).toBe(0);
+    const info = JSON.parse(qemu('info', '--output=json', 'vt.vmdk')) as { 'backing-filename': string; 'format-specific': { data: { 'parent-cid': number } } };
+    expect(info['backing-filename']).toBe('vb2.vmdk');
+    const parent = JSON.parse(qemu('info', '--output=json', 'vb2.vmdk')) as { 'format-specific': { data: { cid: number } } };
+    expect(info['format-specific'].data['parent-cid']).toBe(parent['format-specific'].data.cid);
+    expect(spawnSync('qemu-img', ['compare', 'vt.vmdk', 'vt.raw'], { cwd: dir }).status).toBe(0);
+    expect(spawnSync('qemu-img', ['check', 'vt.vmdk'], { cwd: dir }).status).toBe(0);
+    // A backing file of another format is refused before anything is copied.
+    const refused = await img('rebase', '-b', 'vt.raw', '-F', 'raw', 'vt.vmdk');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('Invalid backing file format: raw. Must be vmdk.');
+    // Without a backing file (safe: the parent's data is copied in first).
+    expect((await img('rebase', '-b', '', 'vt.vmdk')).code).toBe(0);
+    expect(qemu('info', 'vt.vmdk')).not.toContain('backing file');
+    expect(spawnSync('qemu-img', ['compare', 'vt.vmdk', 'vt.raw'], { cwd: dir }).status).toBe(0);
   });
 
   it('resizes VHD and VHDX images, which qemu-img then reads at the new size', async () => {

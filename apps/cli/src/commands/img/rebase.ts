@@ -1,4 +1,4 @@
-import { StorageError, openImage, rebaseImage, resolveRelative } from '@tsvm/storage';
+import { StorageError, VmdkImage, openImage, rebaseImage, resolveRelative } from '@tsvm/storage';
 import type { CliIo } from '../../command.js';
 import { CliError } from '../../errors.js';
 import { last, parseArgs, positionals } from './args.js';
@@ -25,6 +25,8 @@ export async function imgRebase(args: string[], io: CliIo): Promise<number> {
       const next = name === undefined ? undefined : await openImage(resolveRelative(dev.file.path, name), { format, readOnly: true });
       try {
         format ??= next?.format;
+        // Refused before any data is copied, not after.
+        if (dev instanceof VmdkImage) VmdkImage.checkBackingFormat(format);
         await rebaseImage(dev, next, progress);
       } finally {
         await next?.close();
