@@ -48,7 +48,7 @@ instructions to each, MIPS, and tsvm's time as a ratio of v86's and QEMU's.
   --memory MIB               guest RAM for every peer (default 128; v86 loads the initrd at 64 MiB)
   --runs N                   repetitions of every peer; the table shows medians (default 1)
   --timeout SECONDS          wall-clock limit of one v86 or QEMU run (default 300)
-  --tsvm-timeout SECONDS     wall-clock limit of one tsvm run (default 120)
+  --tsvm-timeout SECONDS     wall-clock limit of one tsvm run (default 600)
   --tsvm-max-instructions N  instruction limit of one tsvm run, K/M/G suffixes (default 20G)
   --tsvm-time MODE           deterministic (default: time from the instruction count) or realtime
   --tsvm-cpu MODEL           tsvm's CPU model (default p6)
@@ -90,7 +90,7 @@ export function parseOptions(argv: readonly string[]): LinuxBootOptions {
     memoryMiB: 128,
     runs: 1,
     timeout: 300,
-    tsvmTimeout: 120,
+    tsvmTimeout: 600,
     tsvmMaxInstructions: 20e9,
     tsvmTime: 'deterministic',
     tsvmCpu: 'p6',
