@@ -13,12 +13,14 @@ export type PortBus = Pick<IoBus, 'read8' | 'read16' | 'read32' | 'write8' | 'wr
  * changes.
  */
 export class PolicyIoBus implements PortBus {
-  private r8!: Uint8Array;
-  private r16!: Uint8Array;
-  private r32!: Uint8Array;
-  private w8!: Uint8Array;
-  private w16!: Uint8Array;
-  private w32!: Uint8Array;
+  // `declare`: no field is first defined as undefined, so V8 keeps these typed-array fields exact and
+  // the table load on every access needs no checks on them.
+  private declare r8: Uint8Array;
+  private declare r16: Uint8Array;
+  private declare r32: Uint8Array;
+  private declare w8: Uint8Array;
+  private declare w16: Uint8Array;
+  private declare w32: Uint8Array;
   /** Stops following the policy's changes (the bus keeps the tables it has). */
   readonly detach: () => void;
 
