@@ -15,6 +15,9 @@ export const NT = 1 << 14;
 export const RF = 1 << 16;
 export const VM = 1 << 17;
 export const AC = 1 << 18;
+/** Virtual interrupt flag and virtual interrupt pending (CR4.VME and CR4.PVI; SDM vol. 3A, 20.3). */
+export const VIF = 1 << 19;
+export const VIP = 1 << 20;
 export const ID = 1 << 21;
 /** The six arithmetic flags, the ones kept lazily. */
 export const ARITH = CF | PF | AF | ZF | SF | OF;

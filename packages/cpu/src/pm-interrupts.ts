@@ -21,7 +21,7 @@ import {
   readSystem16,
   readSystem32,
 } from './descriptors.js';
-import { IF, IOPL, NT, RF, TF, VM, readFlags, writeFlags } from './flags.js';
+import { IF, IOPL, NT, RF, TF, VIF, VIP, VM, readFlags, writeFlags } from './flags.js';
 
 import { NP, fillCache, loadCsProtected } from './segment-load.js';
 import { interruptViaTaskGate, iretTaskReturn } from './task-switch.js';
@@ -229,6 +229,7 @@ export function iretProtected(cpu: CpuCore, op32: boolean): void {
     const iopl = (readFlags(cpu) & IOPL) >>> 12;
     let mask = (op32 ? cpu.model.flagsWritable : cpu.model.flagsWritable & 0xffff) & ~VM;
     if (cpu.cpl !== 0) mask &= ~IOPL;
+    else if (op32 && cpu.model.generation >= 5) mask |= VIF | VIP;
     if (cpu.cpl > iopl) mask &= ~IF;
     const rpl = sel & SEL_RPL;
     if (rpl < cpu.cpl) cpu.raise(GP, sel & ~SEL_RPL);

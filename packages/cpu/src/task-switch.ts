@@ -28,7 +28,7 @@ import {
   markAccessed,
   writeSystem8,
 } from './descriptors.js';
-import { NT, VM, readFlags, writeFlags } from './flags.js';
+import { NT, VIF, VIP, VM, readFlags, writeFlags } from './flags.js';
 import { PF, writeCr3 } from './paging.js';
 import { TS, interruptProtected } from './pm-interrupts.js';
 import { NP, fillCache } from './segment-load.js';
@@ -235,7 +235,7 @@ function loadIncoming(cpu: CpuCore, new32: boolean): void {
   cpu.eip = incoming.eip;
   // RF is not kept (no instruction breakpoints yet), as IRETD does not keep it. A 16-bit TSS has no
   // VM bit: its task runs in protected mode even when the old one was a v86 task.
-  const mask = new32 ? cpu.model.flagsWritable | VM : (cpu.model.flagsWritable & 0xffff) | VM;
+  const mask = new32 ? cpu.model.flagsWritable | VM | (cpu.model.generation >= 5 ? VIF | VIP : 0) : (cpu.model.flagsWritable & 0xffff) | VM;
   writeFlags(cpu, incoming.eflags, mask);
   cpu.regs.set(incomingRegs);
   cpu.ldtr = incoming.ldt;

@@ -9,10 +9,11 @@
  * mode behaves as on a processor without the extensions.
  */
 import { CS, DS, ES, ESP, FS, GP, GS, SS, type CpuCore } from './cpu.js';
-import { IOPL, NT, RF, TF, VM, IF, readFlags, writeFlags } from './flags.js';
+import { IOPL, NT, RF, TF, VIF, VIP, VM, IF, readFlags, writeFlags } from './flags.js';
 import { SEL_RPL, readSystem16, readSystem32 } from './descriptors.js';
 import { TS, loadStackFor, restoreStack, saveStack } from './pm-interrupts.js';
 import { loadCsProtected } from './segment-load.js';
+import { virtualIret } from './vme.js';
 
 /** Access rights of every segment in v86 mode: present, DPL 3, writable data, accessed. */
 export const V86_SEG_ATTR = 0xf3;
@@ -61,7 +62,7 @@ export function iretToV86(cpu: CpuCore, eip: number, cs: number, flags: number):
   const fs = cpu.pop32();
   const gs = cpu.pop32();
   // RF is not kept (there are no instruction breakpoints to resume past), as IRETD elsewhere.
-  writeFlags(cpu, flags | VM, cpu.model.flagsWritable | VM);
+  writeFlags(cpu, flags | VM, cpu.model.flagsWritable | VM | (cpu.model.generation >= 5 ? VIF | VIP : 0));
   enterV86(cpu, es, cs, ss, ds, fs, gs);
   cpu.regs[ESP] = esp;
   cpu.eip = eip & 0xffff;
@@ -72,7 +73,10 @@ export function iretToV86(cpu: CpuCore, eip: number, cs: number, flags: number):
  * lower IOPL it is #GP(0) (20.2.7).
  */
 export function iretInV86(cpu: CpuCore, op32: boolean): void {
-  if (iopl(cpu) < 3) cpu.raise(GP, 0);
+  if (iopl(cpu) < 3) {
+    virtualIret(cpu, op32); // VIF under CR4.VME, else #GP(0)
+    return;
+  }
   const sp = cpu.regs[ESP];
   const eip = op32 ? cpu.pop32() : cpu.pop16();
   const cs = op32 ? cpu.pop32() & 0xffff : cpu.pop16();

@@ -7,6 +7,7 @@ import { iretProtected, returnToOuter } from '../pm-interrupts.js';
 import { viaCallGate } from '../call-gates.js';
 import { loadCsProtected } from '../segment-load.js';
 import { viaTask } from '../task-switch.js';
+import { CR4_VME, redirectedInt } from '../vme.js';
 import { getReg } from './regs.js';
 
 /** The operand-size mask a near branch target is truncated to. */
@@ -195,7 +196,11 @@ export function iret(cpu: Cpu, op: Op): void {
  * #GP(0) (20.3.3, without the CR4.VME extensions).
  */
 export function intN(cpu: Cpu, op: Op): void {
-  if ((cpu.flags & VM) !== 0 && ((cpu.flags >>> 12) & 3) < 3 && op.code === Code.Int_imm8) cpu.raise(GP, 0);
+  if ((cpu.flags & VM) !== 0 && op.code === Code.Int_imm8) {
+    // CR4.VME: a clear bit in the redirection bitmap runs the 8086 handler in v86 mode (vme.ts).
+    if ((cpu.cr4 & CR4_VME) !== 0 && redirectedInt(cpu, op.imm & 0xff, cpu.eip)) return;
+    if (((cpu.flags >>> 12) & 3) < 3) cpu.raise(GP, 0);
+  }
   cpu.softwareInterrupt(op.imm & 0xff);
 }
 /** INTO: INT 4 when OF is set. */

@@ -1,4 +1,5 @@
-import { CS, ESP, EBP, GP, SS, UD } from '../cpu.js';
+import { CS, ESP, EBP, SS, UD } from '../cpu.js';
+import { virtualPopf, virtualPushf } from '../vme.js';
 import { IF, IOPL, readFlags, writeFlags, RF, VM } from '../flags.js';
 import type { Cpu } from '../interpreter.js';
 import { ea, type Op } from '../op.js';
@@ -74,21 +75,27 @@ export function popa(cpu: Cpu, op: Op): void {
   }
 }
 
-/** v86 mode without the VME extensions: PUSHF and POPF need IOPL 3 (20.2.7), else #GP(0). */
-function v86Sensitive(cpu: Cpu): void {
-  if ((cpu.flags & VM) !== 0 && (cpu.flags & IOPL) !== IOPL) cpu.raise(GP, 0);
+/** v86 mode below IOPL 3: PUSHF and POPF fault with #GP(0) or, under CR4.VME, use VIF (vme.ts). */
+function v86BelowIopl3(cpu: Cpu): boolean {
+  return (cpu.flags & VM) !== 0 && (cpu.flags & IOPL) !== IOPL;
 }
 
 /** PUSHF/PUSHFD: VM and RF are pushed as 0. */
 export function pushf(cpu: Cpu, op: Op): void {
-  v86Sensitive(cpu);
+  if (v86BelowIopl3(cpu)) {
+    virtualPushf(cpu, op.msb === 31);
+    return;
+  }
   const f = readFlags(cpu);
   if (op.msb === 31) cpu.push32(f & ~(VM | RF));
   else cpu.push16(f);
 }
 /** POPF/POPFD: the model decides which bits software can change (real mode runs at CPL 0). */
 export function popf(cpu: Cpu, op: Op): void {
-  v86Sensitive(cpu);
+  if (v86BelowIopl3(cpu)) {
+    virtualPopf(cpu, op.msb === 31);
+    return;
+  }
   const v = pop(cpu, op.msb);
   let mask = op.msb === 15 ? cpu.model.flagsWritable & 0xffff : cpu.model.flagsWritable;
   // Protected mode: IOPL only at CPL 0, IF only at CPL <= IOPL; both silently kept otherwise.

@@ -1,5 +1,6 @@
 import { EAX, EBX, ECX, EDX, GP } from '../cpu.js';
 import { CF, DF, IF, materializeFlags } from '../flags.js';
+import { virtualCli, virtualSti } from '../vme.js';
 import type { Cpu } from '../interpreter.js';
 import type { Op } from '../op.js';
 import { checkIoAccess } from '../io-permission.js';
@@ -24,11 +25,15 @@ export function flagOp(cpu: Cpu, op: Op): void {
     case 3: cpu.flags &= ~DF; break;
     case 4: cpu.flags |= DF; break;
     case 5:
-      cpu.checkIopl();
-      cpu.flags &= ~IF;
+      // Above IOPL (v86 mode below IOPL 3 included): VIF under VME/PVI, else #GP(0).
+      if (cpu.cpl > ((cpu.flags >>> 12) & 3)) virtualCli(cpu);
+      else cpu.flags &= ~IF;
       break;
     default:
-      cpu.checkIopl();
+      if (cpu.cpl > ((cpu.flags >>> 12) & 3)) {
+        virtualSti(cpu);
+        break;
+      }
       if ((cpu.flags & IF) === 0) cpu.shadow = true;
       cpu.flags |= IF;
       break;
