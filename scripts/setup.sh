@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install everything tsvm needs on a fresh Debian machine with Node.js 20: pnpm, the workspace's
-# packages, and the Debian tools the tests use (nasm, qemu-img). Safe to run again.
+# packages, the Debian tools the tests use (nasm, qemu-img), and the Linux guest the end-to-end tests
+# boot (guests/linux: Debian's i386 kernel and busybox, downloaded once into guests/linux/cache).
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,3 +28,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 pnpm install --frozen-lockfile --reporter=silent
+
+if ! bash guests/linux/build.sh; then
+  echo "setup: the Linux guest could not be built (guests/linux/build.sh needs apt-get and root or sudo); the Linux boot tests will fail until it is" >&2
+fi

@@ -15,9 +15,11 @@ for word in $(cat /proc/cmdline); do
   esac
 done
 
+# /proc/uptime in hundredths of a second. "1${frac} - 100" keeps a fraction like 08 from being read
+# as an octal number by the shell's arithmetic.
 uptime_cs() {
   read -r up _ < /proc/uptime
-  echo "${up%.*}${up#*.}"
+  echo $(( ${up%.*} * 100 + 1${up#*.} - 100 ))
 }
 
 echo "TSVM-LINUX-MARKER: init started (mode $mode)"
