@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readBootFile } from '@tsvm/vmm';
+import { Machine, readBootFile, type MachineConfig } from '@tsvm/vmm';
 import type { CliCommand, CliIo } from '../command.js';
 import { CliError } from '../errors.js';
 import { describeExit, runSession } from './run/session.js';
@@ -67,8 +67,9 @@ async function demo(argv: string[], io: CliIo): Promise<number> {
   }
   const image = await readBootFile(romPath, 'demo ROM');
   const captured: number[] = [];
+  const config: MachineConfig = { boot: { kind: 'rom', image }, memory: DEMO_MEMORY, time: realtime ? 'realtime' : 'deterministic', noReboot: true };
   const result = await runSession(
-    { boot: { kind: 'rom', image }, memory: DEMO_MEMORY, time: realtime ? 'realtime' : 'deterministic', noReboot: true },
+    (options) => new Machine(config, options),
     { serial: { kind: 'stdio' }, debugcon: { kind: 'none' }, maxInstructions: DEMO_BUDGET, input: false, serialTap: (b) => captured.push(b) },
     io,
   );

@@ -1,7 +1,11 @@
+import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { kernelKind, readBootFile, VmmError, type BootSource, type MachineConfig } from '@tsvm/vmm';
+import { createPolicyMachine, Machine, parseSnapshot, policyFromRunFlags, validatePolicy, VmmError, type MachineOptions, type PolicyDocument, type VmEvent } from '@tsvm/vmm';
 import type { CliCommand, CliIo } from '../command.js';
-import { parseRunArgs, type RunArgs } from './run/args.js';
+import { CliError } from '../errors.js';
+import { parseCharTarget, parseRunArgs } from './run/args.js';
+import { runPolicy } from './run/policy-args.js';
 import { describeExit, exitCodeOf, runSession } from './run/session.js';
 
 const HELP = `Usage: tsvm run [options]
@@ -9,7 +13,17 @@ const HELP = `Usage: tsvm run [options]
 Runs a PC virtual machine with its serial console in the terminal. Flags follow QEMU's
 (-m, -kernel, ... also work with one dash).
 
-Boot (one of):
+Policy and snapshots:
+  --policy FILE           run the VM a policy file (YAML, or JSON by its .json name) describes: hardware,
+                          limits, access rules, event actions. Its relative paths are relative to the
+                          file. The machine flags below override its fields (flags win; --kernel or
+                          --bios replace hardware.boot). Without --policy, the flags are the policy.
+  --events                print every event (lifecycle, denials, traps, policy changes) to stderr, JSON
+  --snapshot-on-exit FILE save the machine's complete state to FILE when the run ends
+  --restore FILE          continue from a snapshot (machine and policy come from it; only the Host
+                          flags go with it; --max-instructions becomes a change to its policy)
+
+Boot (one of, or hardware.boot of the policy):
   --bios FILE             flat firmware image at the reset vector (top of 4 GiB and below 1 MiB)
   --kernel FILE           Linux bzImage (32-bit boot protocol) or Multiboot v1 kernel (ELF or a.out kludge)
   --initrd FILE[,FILE]    Linux: the initrd; Multiboot: modules, comma-separated ("FILE args" passes args)
@@ -37,60 +51,80 @@ Host:
 On a terminal the console is raw: keys go to the guest; Ctrl-A X exits, Ctrl-A H lists the keys.
 
 Exit code: the guest's isa-debug-exit status ((value << 1) | 1); 0 when it reset with --no-reboot,
-halted or was stopped with Ctrl-A X; 124 when --max-instructions ran out; 4 at a --break stop;
+halted or was stopped with Ctrl-A X; 124 when --max-instructions (or the policy's budget) ran out;
+3 when the policy stopped or paused the VM (a trap, or an event action); 4 at a --break stop;
 1 for errors, 2 for usage.
 `;
 
-async function bootSource(args: RunArgs, cwd: string): Promise<BootSource> {
-  const file = (path: string, what: string): Promise<Uint8Array> => readBootFile(resolve(cwd, path), what);
-  if (args.bios !== undefined) return { kind: 'rom', image: await file(args.bios, 'BIOS image') };
-  const kernelPath = args.kernel!;
-  const kernel = await file(kernelPath, 'kernel');
-  const kind = kernelKind(kernel);
-  if (kind === 'linux') {
-    const initrd = args.initrd !== undefined ? await file(args.initrd, 'initrd') : undefined;
-    return { kind: 'linux', kernel, ...(initrd ? { initrd } : {}), ...(args.append !== undefined ? { cmdline: args.append } : {}) };
-  }
-  if (kind === 'multiboot') {
-    const specs = args.initrd === undefined ? [] : args.initrd.split(',').filter((s) => s.length > 0);
-    const modules = await Promise.all(
-      specs.map(async (spec) => {
-        const path = spec.split(' ')[0];
-        return { data: await file(path, 'Multiboot module'), cmdline: spec };
-      }),
-    );
-    return { kind: 'multiboot', kernel, modules, cmdline: args.append === undefined ? kernelPath : `${kernelPath} ${args.append}` };
-  }
-  throw new VmmError('InvalidImage', `kernel '${kernelPath}' is neither a Linux bzImage (no "HdrS" setup header) nor a Multiboot kernel (no Multiboot header in its first 8 KiB)`);
-}
-
 async function run(argv: string[], io: CliIo): Promise<number> {
   const args = parseRunArgs(argv);
-  const config: MachineConfig = {
-    boot: await bootSource(args, io.cwd),
-    time: args.deterministic ? 'deterministic' : 'realtime',
-    noReboot: args.noReboot,
-    apic: args.apic,
-    pci: args.pci,
-    ...(args.memory !== undefined ? { memory: args.memory } : {}),
-    ...(args.cpu !== undefined ? { cpu: args.cpu } : {}),
-  };
+  let build: (options: MachineOptions) => Promise<Machine>;
+  let document: PolicyDocument;
+  if (args.restore !== undefined) {
+    const bytes = await readSnapshotFile(resolve(io.cwd, args.restore));
+    build = (options) => Promise.resolve(restoredMachine(bytes, args.maxInstructions, { ...options, onSnapshot: eventSnapshot(io) }));
+    const saved = parseSnapshot(bytes).policy;
+    document = saved === undefined ? policyFromRunFlags({}) : validatePolicy(saved);
+  } else {
+    const policy = await runPolicy(args, io.cwd);
+    document = policy.document;
+    build = (options) => createPolicyMachine(policy.document, policy.baseDir, { ...options, onSnapshot: eventSnapshot(io) });
+  }
+  const targets = document.hardware.serial.map((t) => parseCharTarget(t, 'serial'));
+  const debugcon = parseCharTarget(document.hardware.debugcon, 'debugcon');
+  if (targets.slice(1).some((t) => t.kind === 'stdio')) throw new CliError('Usage', 'only COM1 can use stdio (policy hardware.serial)');
+  if (targets[0]?.kind === 'stdio' && debugcon.kind === 'stdio') throw new CliError('Usage', 'only one of the serial console and the debug console can use stdio');
   const result = await runSession(
-    config,
+    build,
     {
-      serial: args.serial,
-      debugcon: args.debugcon,
-      traceInstructions: args.traceInstructions,
-      tracePorts: args.tracePorts,
+      serial: args.given.has('serial') ? args.serial : (targets[0] ?? { kind: 'none' }),
+      extraSerial: targets.slice(1),
+      debugcon: args.given.has('debugcon') ? args.debugcon : debugcon,
+      traceInstructions: document.debug.traceInstructions,
+      tracePorts: document.debug.tracePorts,
       traceRegisters: args.traceRegisters,
       breakpoints: args.breakpoints,
       breakAction: args.breakAction,
-      ...(args.maxInstructions !== undefined ? { maxInstructions: args.maxInstructions } : {}),
+      events: args.events,
+      ...(args.snapshotOnExit !== undefined ? { snapshotOnExit: args.snapshotOnExit } : {}),
     },
     io,
   );
   if (result.exit.reason !== 'exit') io.stderr.write(`tsvm run: ${describeExit(result.exit)}\n`);
   return exitCodeOf(result.exit);
+}
+
+/**
+ * A machine from a snapshot, under the policy saved in it. `--max-instructions` is the policy's
+ * `limits.budget.instructions` here too: a change to the restored policy (recorded, and refused if
+ * a `resource.set` rule forbids it). Budgets count from when the machine is restored.
+ */
+function restoredMachine(bytes: Uint8Array, maxInstructions: number | undefined, options: MachineOptions): Machine {
+  const machine = Machine.fromSnapshot(bytes, options);
+  const policy = machine.policy;
+  if (maxInstructions !== undefined && policy !== undefined) {
+    const doc = policy.document;
+    policy.update({ ...doc, limits: { ...doc.limits, budget: { ...doc.limits.budget, instructions: maxInstructions } } });
+  }
+  return machine;
+}
+
+/** The `snapshot` event action: each snapshot to `VMID-event-SEQ.tsnap` in the working directory. */
+function eventSnapshot(io: CliIo): (bytes: Uint8Array, event: VmEvent) => void {
+  return (bytes, event) => {
+    const path = resolve(io.cwd, `${event.vmId}-event-${event.seq}.tsnap`);
+    writeFileSync(path, bytes);
+    io.stderr.write(`tsvm run: ${event.kind}: snapshot saved to ${path}\n`);
+  };
+}
+
+async function readSnapshotFile(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (cause) {
+    const code = (cause as { code?: unknown }).code;
+    throw new VmmError('FileUnreadable', `snapshot '${path}' ${code === 'ENOENT' ? 'does not exist' : 'cannot be read'}`, { cause });
+  }
 }
 
 export const runCommand: CliCommand = { name: 'run', summary: 'run a virtual machine with its serial console in the terminal', help: HELP, run };

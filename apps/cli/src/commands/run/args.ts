@@ -27,6 +27,16 @@ export interface RunArgs {
   breakAction: BreakAction;
   /** `--trace=regs`: instructions with the general registers and EFLAGS. */
   traceRegisters: boolean;
+  /** A policy file (YAML or JSON) describing the VM; the other machine flags override its fields. */
+  policy: string | undefined;
+  /** Print every event (JSON, one a line) to stderr. */
+  events: boolean;
+  /** Save a snapshot of the machine to this file when the run ends. */
+  snapshotOnExit: string | undefined;
+  /** Start from this snapshot file instead of booting. */
+  restore: string | undefined;
+  /** The machine flags given on the command line (by field), which override a policy's fields. */
+  given: Set<keyof RunArgs>;
 }
 
 /** Flags that take a value, by every name they answer to (QEMU spells them with one dash). */
@@ -43,14 +53,39 @@ const VALUE_FLAGS: Record<string, keyof RunArgs> = {
   'max-instructions': 'maxInstructions',
   break: 'breakpoints',
   'break-action': 'breakAction',
+  policy: 'policy',
+  'snapshot-on-exit': 'snapshotOnExit',
+  restore: 'restore',
 };
 const BOOLEAN_FLAGS: Record<string, (a: RunArgs) => void> = {
-  'no-reboot': (a) => (a.noReboot = true),
-  deterministic: (a) => (a.deterministic = true),
-  apic: (a) => (a.apic = true),
-  'no-pci': (a) => (a.pci = false),
+  'no-reboot': (a) => {
+    a.noReboot = true;
+    a.given.add('noReboot');
+  },
+  deterministic: (a) => {
+    a.deterministic = true;
+    a.given.add('deterministic');
+  },
+  apic: (a) => {
+    a.apic = true;
+    a.given.add('apic');
+  },
+  'no-pci': (a) => {
+    a.pci = false;
+    a.given.add('pci');
+  },
+  events: (a) => {
+    a.events = true;
+  },
 };
 const TRACE_KINDS = ['all', 'insn', 'io', 'regs'] as const;
+
+/** Flags about the host side of a run (where output goes, how long), which go with --restore too. */
+const HOST_FIELDS = new Set<keyof RunArgs>(['serial', 'debugcon', 'maxInstructions', 'traceInstructions', 'tracePorts', 'snapshotOnExit', 'restore', 'breakpoints', 'breakAction']);
+
+function flagName(field: keyof RunArgs): string {
+  return Object.entries(VALUE_FLAGS).find(([name, f]) => f === field && name.length > 1)?.[0] ?? field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
 
 /** QEMU's -m: a number of MiB, or a number with a K/M/G suffix. */
 export function parseMemory(text: string): number {
@@ -91,6 +126,11 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     breakpoints: [],
     breakAction: 'stop',
     traceRegisters: false,
+    policy: undefined,
+    events: false,
+    snapshotOnExit: undefined,
+    restore: undefined,
+    given: new Set(),
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -104,6 +144,7 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       if (kind !== 'io') a.traceInstructions = true;
       if (kind === 'all' || kind === 'io') a.tracePorts = true;
       if (kind === 'regs') a.traceRegisters = true;
+      a.given.add('traceInstructions').add('tracePorts');
       continue;
     }
     const setFlag = BOOLEAN_FLAGS[name];
@@ -119,6 +160,7 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       if (inline === undefined) throw new CliError('Usage', `${arg} needs a value`);
     }
     const value = inline;
+    a.given.add(field);
     switch (field) {
       case 'memory':
         a.memory = parseMemory(value);
@@ -151,9 +193,16 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
         (a as unknown as Record<string, string>)[field] = value;
     }
   }
-  if (a.kernel === undefined && a.bios === undefined) throw new CliError('Usage', 'nothing to boot: give --kernel FILE or --bios FILE');
+  if (a.restore !== undefined) {
+    const machineFlags = [...a.given].filter((f) => !HOST_FIELDS.has(f));
+    if (machineFlags.length > 0 || a.policy !== undefined) {
+      throw new CliError('Usage', `--restore takes the machine and its policy from the snapshot; it cannot be combined with ${[...machineFlags.map((f) => `--${flagName(f)}`), ...(a.policy !== undefined ? ['--policy'] : [])].join(', ')}`);
+    }
+  } else if (a.kernel === undefined && a.bios === undefined && a.policy === undefined) {
+    throw new CliError('Usage', 'nothing to boot: give --kernel FILE, --bios FILE, --policy FILE or --restore FILE');
+  }
   if (a.kernel !== undefined && a.bios !== undefined) throw new CliError('Usage', '--kernel boots without firmware; it cannot be combined with --bios');
-  if (a.kernel === undefined && (a.initrd !== undefined || a.append !== undefined)) throw new CliError('Usage', '--initrd and --append need --kernel');
+  if (a.policy === undefined && a.kernel === undefined && (a.initrd !== undefined || a.append !== undefined)) throw new CliError('Usage', '--initrd and --append need --kernel');
   if (a.serial.kind === 'stdio' && a.debugcon.kind === 'stdio') throw new CliError('Usage', 'only one of --serial and --debugcon can use stdio');
   return a;
 }

@@ -1,6 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Machine, type MachineConfig, type MachineExit, type MachineOptions } from '@tsvm/vmm';
+import type { Machine, MachineExit, MachineOptions, VmEvent } from '@tsvm/vmm';
 import { formatInstructionAt } from '@tsvm/vmm';
 import type { CliIo } from '../../command.js';
 import { CliError } from '../../errors.js';
@@ -24,6 +25,12 @@ export interface SessionOptions {
   /** Linear addresses where the run stops (or, with `breakAction` 'print', reports and goes on). */
   breakpoints?: readonly number[];
   breakAction?: BreakAction;
+  /** COM2, COM3, ...: `file:` or `none` (only COM1 can be on the terminal). */
+  extraSerial?: readonly CharTarget[];
+  /** Print every event of the machine's policy (JSON, one a line) to stderr. */
+  events?: boolean;
+  /** Write a snapshot of the machine here when the run ends. */
+  snapshotOnExit?: string;
 }
 
 export interface SessionResult {
@@ -36,6 +43,8 @@ export interface SessionResult {
 export const EXIT_BUDGET = 124;
 /** Exit code for a run stopped at a --break breakpoint (even: no isa-debug-exit status is). */
 export const EXIT_BREAKPOINT = 4;
+/** Exit code for a run the policy ended (a trap, or an event action `stop` or `pause`). */
+export const EXIT_POLICY = 3;
 
 /** The process exit code for how the guest ended. */
 export function exitCodeOf(exit: MachineExit): number {
@@ -46,6 +55,8 @@ export function exitCodeOf(exit: MachineExit): number {
       return EXIT_BUDGET;
     case 'breakpoint':
       return EXIT_BREAKPOINT;
+    case 'policy':
+      return EXIT_POLICY;
     default:
       return 0;
   }
@@ -66,7 +77,14 @@ export function describeExit(exit: MachineExit): string {
       return 'stopped by the host (Ctrl-A X or a signal)';
     case 'breakpoint':
       return `stopped at the breakpoint at 0x${exit.address.toString(16)} (--break)`;
+    case 'policy':
+      return `the policy ${exit.action === 'stop' ? 'stopped' : 'paused'} the VM on ${describeEvent(exit.event)}`;
   }
+}
+
+function describeEvent(e: VmEvent): string {
+  const what = `${e.kind} (${e.asked.action} ${e.asked.resource}${e.asked.value !== undefined ? ` value 0x${e.asked.value.toString(16)}` : ''})`;
+  return `${what}${e.rule !== undefined ? ` by rule ${e.rule}` : ''}${e.detail !== undefined ? `: ${e.detail}` : ''}`;
 }
 
 function openTarget(target: CharTarget, io: CliIo, streams: WriteStream[], onClose: () => void): ByteSink | undefined {
@@ -84,8 +102,11 @@ function waitOpen(stream: WriteStream): Promise<void> {
   });
 }
 
-/** Builds the machine, wires its serial port and debug console to the host, runs it and cleans up. */
-export async function runSession(config: MachineConfig, options: SessionOptions, io: CliIo): Promise<SessionResult> {
+/**
+ * Builds the machine (through `build`, given the trace options), wires its serial ports, debug
+ * console and event log to the host, runs it, saves the exit snapshot and cleans up.
+ */
+export async function runSession(build: (options: MachineOptions) => Machine | Promise<Machine>, options: SessionOptions, io: CliIo): Promise<SessionResult> {
   const breakpoints = options.breakpoints ?? [];
   const traceSink = options.traceInstructions || options.tracePorts || breakpoints.length > 0 ? new ByteSink(io.stderr) : undefined;
   const enc = new TextEncoder();
@@ -107,8 +128,9 @@ export async function runSession(config: MachineConfig, options: SessionOptions,
     machineOptions.tracePorts = (dir, width, port, value) =>
       traceLine(`${dir === 'in' ? 'in ' : 'out'}${width} 0x${port.toString(16).padStart(4, '0')} ${dir === 'in' ? '->' : '<-'} 0x${value.toString(16)}`);
   }
-  const machine = new Machine(config, machineOptions);
+  const machine = await build(machineOptions);
   const streams: WriteStream[] = [];
+  let unsubscribe: (() => void) | undefined;
   const sinks: ByteSink[] = [];
   let serialConsole: SerialConsole | undefined;
   try {
@@ -116,7 +138,19 @@ export async function runSession(config: MachineConfig, options: SessionOptions,
     const stop = (): void => machine.stop();
     const serial = machine.board.uarts.length > 0 ? openTarget(options.serial, io, streams, stop) : undefined;
     const debugcon = openTarget(options.debugcon, io, streams, stop);
+    const extra = (options.extraSerial ?? []).map((t, i) => (machine.board.uarts.length > i + 1 ? openTarget(t, io, streams, stop) : undefined));
     await Promise.all(streams.map(waitOpen));
+    extra.forEach((sink, i) => {
+      if (sink === undefined) return;
+      machine.serial(i + 1).setSink(sink.push);
+      sinks.push(sink);
+    });
+    const log = machine.policy?.events;
+    if (options.events && log !== undefined) {
+      const print = (e: VmEvent): void => void io.stderr.write(`${JSON.stringify(e)}\n`);
+      log.events().forEach(print);
+      unsubscribe = log.subscribe(print);
+    }
     const tap = options.serialTap;
     if (serial) {
       machine.serial(0).setSink(tap ? (b) => (tap(b), serial.push(b)) : serial.push);
@@ -134,8 +168,11 @@ export async function runSession(config: MachineConfig, options: SessionOptions,
     }
     const started = performance.now();
     const exit = await machine.run(options.maxInstructions !== undefined ? { maxInstructions: options.maxInstructions } : {});
-    return { exit, instructions: machine.instructions, seconds: (performance.now() - started) / 1000 };
+    const seconds = (performance.now() - started) / 1000;
+    if (options.snapshotOnExit !== undefined) await saveSnapshotFile(machine, resolve(io.cwd, options.snapshotOnExit));
+    return { exit, instructions: machine.instructions, seconds };
   } finally {
+    unsubscribe?.();
     serialConsole?.close();
     for (const s of sinks) s.flush();
     traceSink?.flush();
@@ -145,5 +182,15 @@ export async function runSession(config: MachineConfig, options: SessionOptions,
       traceSink?.detach();
     });
     await Promise.all(streams.map((s) => new Promise<void>((done) => s.end(done))));
+  }
+}
+
+/** Writes the machine's snapshot to `path`, with an error that names the file. */
+export async function saveSnapshotFile(machine: Machine, path: string): Promise<void> {
+  const bytes = machine.saveSnapshot();
+  try {
+    await writeFile(path, bytes);
+  } catch (cause) {
+    throw new CliError('HostIo', `cannot write the snapshot to '${path}': ${(cause as Error).message}`, { cause });
   }
 }
