@@ -10,6 +10,8 @@ import { ea, type Op } from '../op.js';
 const operand = new Operand();
 const value = new Ext80();
 const TWO32 = 4294967296;
+const storeBits = new Float64Array(1);
+const storeHalves = new Uint32Array(storeBits.buffer);
 
 /** Makes room for a push: false when ST(7) is in use (stack overflow; masked: the indefinite is pushed). */
 export function canPush(fpu: Fpu): boolean {
@@ -106,9 +108,20 @@ export function fstFloatM(cpu: Cpu, op: Op): void {
   if (!fpuEnter(cpu, op)) return;
   const fpu = cpu.fpu;
   const a = ea(cpu, op);
+  const single = (op.ext & 2) === 0;
+  const p = fpu.top;
+  if (!single && fpu.empty[p] === 0 && fpu.exact[p] === 0) {
+    // A register holding a double stores as itself: no rounding, no exception.
+    storeBits[0] = fpu.val[p];
+    cpu.wr32(op.seg, (a + 4) & op.amask, storeHalves[1]);
+    cpu.wr32(op.seg, a, storeHalves[0]);
+    fpu.sw &= ~FSW_C1;
+    recordData(cpu, op.seg, a);
+    if ((op.ext & 1) !== 0) fpu.pop();
+    return;
+  }
   const sw0 = fpu.sw;
   if (!storeSource(fpu, value)) return;
-  const single = (op.ext & 2) === 0;
   if (!encodeFloat(fpu, value, single)) return;
   try {
     if (single) cpu.wr32(op.seg, a, encoded.lo);
