@@ -208,6 +208,16 @@ test_main:
         FIELD   "r3-fault-stack old-esp=", [lib_fault_esp], 32
         NL
 
+        TRY     "r3-int-bad-ss0"              ; the TSS's SS0 is DPL 3: #TS(0020) before anything is pushed
+        SET_GATE IDT_BASE, 10, SEL_CONF0, ts_handler, GATE_INT32
+        mov     dword [TSS_BASE + 8], SEL_DATA3
+        ENTER_RING3 .ts3, 0x2 | IOPL3
+.ts3:
+        int     0x50
+        RING0
+        ENDTRY
+        RESTORE_GATE 10
+
 ; --- call gates -----------------------------------------------------------------------------------
         TRY     "call-gate-32"
         ENTER_RING3 .cg3
@@ -316,6 +326,18 @@ conf_target:                            ; conforming DPL 0 code called from ring
         mov     eax, ss
         mov     [RESULTS + 4], eax
         retf
+
+; #TS for r3-int-bad-ss0, through a gate to conforming code: it runs at CPL 3 on the ring-3 stack
+; (no stack switch, which would need the broken SS0), prints the fault (IOPL 3), repairs SS0 through
+; the flat DPL 3 DS and returns to ring 0.
+ts_handler:
+        PRINT   " #TS("
+        PUTHEX16 [esp]
+        PRINT   ")"
+        FIELD   " eip=", [esp + 4], 32
+        FIELD   " cs=", [esp + 8], 16
+        mov     dword [TSS_BASE + 8], SEL_DATA0
+        RING0
 
 sel_data0:
         dw      SEL_DATA0
