@@ -21,8 +21,6 @@ import {
   DEF_VALUE,
   EVEX_ATTR,
   OPCODE_HAS_MODRM,
-  SLOT_DEFS,
-  SLOT_START,
 } from './generated/opcode-table.js';
 import { DecodeError } from './decode-error.js';
 import { Mnemonic } from './generated/mnemonic.js';
@@ -33,6 +31,7 @@ import { RegClass } from './register.js';
 import { type DecodeState, STATE, readByte } from './state.js';
 import { parseEvex } from './evex.js';
 import { OpKind } from './op-kind.js';
+import { buildSlotTable } from './slot-match.js';
 import { parseVex } from './vex.js';
 
 const MAX_LENGTH = 15;
@@ -75,17 +74,10 @@ const MN_RCR = Mnemonic.Rcr;
 const POST_MP = 1;
 const POST_ZERO_IDIOM = 2;
 const POST_SHIFT_IMM = 4;
-/** SLOT_DEFS with each entry's mask and value beside it (mask, value, entry), so a slot scan reads one array. */
-const SLOT_MATCH: Int32Array = (() => {
-  const out = new Int32Array(SLOT_DEFS.length * 3);
-  for (let i = 0; i < SLOT_DEFS.length; i++) {
-    const d = SLOT_DEFS[i] ?? 0;
-    out[i * 3] = DEF_MASK[d] ?? 0;
-    out[i * 3 + 1] = DEF_VALUE[d] ?? 0;
-    out[i * 3 + 2] = d;
-  }
-  return out;
-})();
+/** Slot lists per mode (16, 32, 64-bit), see slot-match.ts. */
+const SLOTS_16 = buildSlotTable(0);
+const SLOTS_32 = buildSlotTable(1);
+const SLOTS_64 = buildSlotTable(2);
 
 /**
  * Per-entry facts packed side by side so one decode touches one cache line of them: code, opSize |
@@ -306,11 +298,14 @@ export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: 
   s.opcode = b;
 
   const slot = (op << 3) | reg;
-  const end = (SLOT_START[slot + 1] ?? 0) * 3;
+  const table = mode === 1 ? SLOTS_32 : mode === 2 ? SLOTS_64 : SLOTS_16;
+  const slotStart = table.start;
+  const match = table.match;
+  const end = (slotStart[slot + 1] ?? 0) * 3;
   let def = -1;
-  for (let i = (SLOT_START[slot] ?? 0) * 3; i < end; i += 3) {
-    if ((ctx & (SLOT_MATCH[i] ?? 0)) === (SLOT_MATCH[i + 1] ?? 0)) {
-      def = SLOT_MATCH[i + 2] ?? 0;
+  for (let i = (slotStart[slot] ?? 0) * 3; i < end; i += 3) {
+    if ((ctx & (match[i] ?? 0)) === (match[i + 1] ?? 0)) {
+      def = match[i + 2] ?? 0;
       break;
     }
   }
