@@ -43,6 +43,7 @@ export function fpuEnter(cpu: Cpu, _op: Op): boolean {
   fpu.fcs = cpu.segSel[CS];
   fpu.fipLinear = (cpu.segBase[CS] + cpu.opEip) | 0;
   fpu.fop = -1; // read back from the instruction bytes when stored
+  fpu.suppressed = false;
   return true;
 }
 

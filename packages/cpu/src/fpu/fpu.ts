@@ -275,10 +275,17 @@ export class Fpu {
     this.sw |= flags;
     if ((flags & ~this.cw & EXC_MASK) !== 0) {
       this.sw |= FSW_ES;
+      if ((flags & ~this.cw & (FSW_IE | FSW_DE | FSW_ZE)) !== 0) this.suppressed = true;
       return true;
     }
     return false;
   }
+
+  /**
+   * Set when the current instruction met an unmasked IE, DE or ZE: its destination was left alone,
+   * and a popping form must not pop either. Cleared at the start of each x87 instruction.
+   */
+  suppressed = false;
 
   /** Stack underflow (#IS with C1 = 0). True when masked: the caller writes the QNaN indefinite. */
   underflow(): boolean {

@@ -71,6 +71,16 @@ describe('x87 arithmetic', () => {
     expect(m.cpu.getState().eax & 0xffff & (FSW_ES | 0x8000 | FSW_ZE)).toBe(FSW_ES | 0x8000 | FSW_ZE);
   });
 
+  it('a popping form with an unmasked exception neither writes nor pops', () => {
+    // FDIVP ST(1), ST(0) (DE F9): ST(1) = ST(1) / ST(0) = 1 / 0
+    const m = fpuMachine([...X.fninit, ...X.fldcw(64), ...X.fld1, ...X.fldz, 0xde, 0xf9, ...X.fnstswAx]);
+    m.u16(64, 0x037b); // ZE unmasked
+    m.run();
+    expect(m.cpu.fpu.top).toBe(6);
+    expect([st(m, 0), st(m, 1)]).toEqual([0, 1]);
+    expect(m.cpu.getState().eax & (FSW_ES | FSW_ZE)).toBe(FSW_ES | FSW_ZE);
+  });
+
   it('overflow beyond the double range: OE and PE, infinity or the largest double by RC', () => {
     const o = arith(X.fmul64, 1e300, 1e300);
     expect([o.r, o.sw & (FSW_OE | FSW_PE)]).toEqual([Infinity, FSW_OE | FSW_PE]);

@@ -63,7 +63,7 @@ export function arithR(cpu: Cpu, op: Op): void {
   const dst = op.imm2 === 0 ? 0 : op.m;
   const src = op.imm2 === 0 ? op.m : 0;
   if (needs(fpu, dst, src, dst)) binop(fpu, op.ext, dst, regOperand(fpu, dst, a), regOperand(fpu, src, b));
-  if (op.imm2 === 3) fpu.pop();
+  if (op.imm2 === 3 && !fpu.suppressed) fpu.pop();
 }
 
 /** FCHS (`ext` 0) and FABS (`ext` 1): the sign bit only, no exception but stack underflow. */

@@ -100,7 +100,7 @@ export function fpatan(cpu: Cpu, op: Op): void {
   if (!binaryOperands(fpu)) return;
   if (isNaNKind(a.k) || isNaNKind(b.k)) {
     propagateNaN(fpu, 1, b, a);
-    fpu.pop();
+    if (!fpu.suppressed) fpu.pop();
     return;
   }
   if ((a.k === K_DENORMAL || b.k === K_DENORMAL) && fpu.signal(FSW_DE)) return;
@@ -146,7 +146,7 @@ export function fyl2x(cpu: Cpu, op: Op): void {
   if (!binaryOperands(fpu)) return;
   if (isNaNKind(a.k) || isNaNKind(b.k)) {
     propagateNaN(fpu, 1, a, b);
-    fpu.pop();
+    if (!fpu.suppressed) fpu.pop();
     return;
   }
   const x = a.v;
@@ -164,7 +164,7 @@ export function fyl2x(cpu: Cpu, op: Op): void {
   const r = y * l;
   if (r !== r || (!plusOne && x < 0) || (plusOne && x < -1)) {
     invalidResult(fpu, 1);
-    if ((fpu.cw & 1) !== 0) fpu.pop();
+    if (!fpu.suppressed) fpu.pop();
     return;
   }
   const exact = l === 0 || b.k === K_ZERO || a.k === K_INF || b.k === K_INF || (!plusOne && Number.isInteger(l));
