@@ -5,9 +5,10 @@
 ; faults: UD2, and RDMSR, WRMSR, RDPMC, WBINVD, RDTSC with CR4.TSD and SYSEXIT at CPL 3.
 ;
 ; Printed only where QEMU's pentium2 and a P6 agree: of the CPUID.1:EDX bits, those both report (FPU,
-; DE, PSE, TSC, MSR, PAE, CX8, SEP, MTRR, PGE, CMOV, PAT, PSE-36, FXSR; not VME, MCE, MCA, APIC, MMX);
+; DE, PSE, TSC, MSR, PAE, CX8, SEP, MTRR, PGE, CMOV, PAT, PSE-36, FXSR; not VME, which QEMU's TCG
+; leaves out though it takes CR4.VME, nor MCE, MCA, APIC, MMX, which tsvm does not offer);
 ; not the TSC's value; no invalid PAT or MTRR types (QEMU stores them without #GP); of CR4, only bits
-; both take (QEMU also takes VME, MCE and OSXMMEXCPT, drops OSFXSR without SSE, and hangs on a MOV
+; both take (QEMU also takes MCE and OSXMMEXCPT, drops OSFXSR without SSE, and hangs on a MOV
 ; to CR4 with a reserved bit such as UMIP, OSXSAVE or SMEP, where a P6 raises #GP(0)).
 
 %include "lib/boot.inc"
@@ -26,7 +27,7 @@ MSR_PAT          equ 0x277
 ; PAT 16, PSE-36 17, FXSR 24.
 FEATURES        equ 0x0103B97D
 CR4_TSD         equ 1 << 2
-CR4_BOTH        equ 0x1BC           ; TSD, DE, PSE, PAE, PGE, PCE (QEMU drops OSFXSR without SSE)
+CR4_BOTH        equ 0x1BF           ; VME, PVI, TSD, DE, PSE, PAE, PGE, PCE (QEMU drops OSFXSR without SSE)
 
 %macro WRMSR_ 3                     ; index, EDX, EAX
         mov     ecx, %1

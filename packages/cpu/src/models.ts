@@ -151,11 +151,11 @@ const P6_LEAF2 = [0x0302_0101, 0, 0, 0x0c04_0843] as const;
 
 /** The 486DX: its on-chip FPU. */
 const I486_FEATURES: readonly CpuidFeature[] = ['fpu'];
-/** Features of the Pentium (P54C) this package implements (not VME, machine checks or the APIC). */
-const PENTIUM_FEATURES: readonly CpuidFeature[] = [...I486_FEATURES, 'de', 'pse', 'tsc', 'msr', 'cx8'];
+/** Features of the Pentium (P54C) this package implements (not machine checks or the APIC). */
+const PENTIUM_FEATURES: readonly CpuidFeature[] = [...I486_FEATURES, 'vme', 'de', 'pse', 'tsc', 'msr', 'cx8'];
 /**
  * Features of the P6 (Pentium II class) this package implements; the APIC bit follows the attached
- * APIC. Not offered: VME, MCE/MCA, MMX.
+ * APIC. Not offered: MCE/MCA, MMX.
  */
 const P6_FEATURES: readonly CpuidFeature[] = [...PENTIUM_FEATURES, 'pae', 'sep', 'mtrr', 'pge', 'cmov', 'pat', 'pse36', 'fxsr'];
 

@@ -16,10 +16,10 @@ function run(model: CpuModelName, code: number[], regs: { eax?: number; cr4?: nu
 
 describe('CR4', () => {
   it('takes the bits the model supports and refuses the others with #GP(0)', () => {
-    // TSD, DE, PSE, PAE, PGE, PCE, OSFXSR on the P6
-    expect(run('p6', MOV_CR4_EAX, { eax: 0x3bc })).toMatchObject({ fault: -1, cr4: 0x3bc });
-    for (const bit of [0, 1, 6, 10, 11, 20, 31]) expect(run('p6', MOV_CR4_EAX, { eax: (1 << bit) >>> 0 }).fault).toBe(GP);
-    expect(run('pentium', MOV_CR4_EAX, { eax: 0x1c }).fault).toBe(-1);
+    // VME, PVI, TSD, DE, PSE, PAE, PGE, PCE, OSFXSR on the P6
+    expect(run('p6', MOV_CR4_EAX, { eax: 0x3bf })).toMatchObject({ fault: -1, cr4: 0x3bf });
+    for (const bit of [6, 10, 11, 20, 31]) expect(run('p6', MOV_CR4_EAX, { eax: (1 << bit) >>> 0 }).fault).toBe(GP);
+    expect(run('pentium', MOV_CR4_EAX, { eax: 0x1f }).fault).toBe(-1);
     for (const bit of [5, 7, 8, 9]) expect(run('pentium', MOV_CR4_EAX, { eax: 1 << bit }).fault).toBe(GP);
     expect(run('p6', [...MOV_CR4_EAX, ...MOV_EAX_CR4], { eax: 0x10 })).toMatchObject({ fault: -1, eax: 0x10 });
   });
