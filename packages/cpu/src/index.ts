@@ -7,3 +7,5 @@ export { type IoPorts, type InterruptSource, type PhysicalMemory, NO_INTERRUPTS,
 export { type CpuModel, type CpuModelName, CPU_MODEL_NAMES, cpuModel } from './models.js';
 export { type CpuState, type CpuStatePatch, type SegmentState, type TableRegister, getCpuState, setCpuState } from './state.js';
 export { AF, CF, DF, IF, OF, PF, SF, TF, ZF } from './flags.js';
+export { type FpuRegister, type FpuState, type FpuStatePatch } from './fpu/state.js';
+export { type Fpu } from './fpu/fpu.js';
