@@ -102,6 +102,22 @@ describe('x87 control instructions and exceptions', () => {
     expect(m.cpu.fpu.isEmpty(0)).toBe(false);
   });
 
+  it('FNSTENV / FNSAVE in the protected-mode layouts: offsets, selectors and FOP', () => {
+    const m = fpuMachine([...X.fninit, ...X.fld64(0x20), ...X.fnstenv(0x100), ...X.o32(X.fnstenv(0x200)), ...X.o32(X.fnsave(0x300))]);
+    m.f64(0x20, 1.5);
+    m.cpu.setState({
+      cr0: 0x60000011,
+      cs: { selector: 0x08, base: 0x10000, limit: 0xffff, attributes: 0x9b },
+      ds: { selector: 0x10, base: 0x30000, limit: 0xffff, attributes: 0x93 },
+      ss: { selector: 0x10, base: 0x20000, limit: 0xffff, attributes: 0x93 },
+    });
+    m.run();
+    expect([0, 1, 2, 3, 4, 5, 6].map((i) => m.u16(0x100 + i * 2))).toEqual([0x037f, 0x3800, 0x3fff, 2, 0x08, 0x20, 0x10]);
+    expect([0, 1, 2, 3, 4, 5, 6].map((i) => m.u32(0x200 + i * 4))).toEqual([0x037f, 0x3800, 0x3fff, 2, (0x506 << 16) | 0x08, 0x20, 0x10]);
+    expect(m.u32(0x300 + 16)).toBe((0x506 << 16) | 0x08);
+    expect(m.x80(0x300 + 28)).toEqual([0x3fff, 0xc0000000, 0]);
+  });
+
   for (const [name, o32, regs] of [['16-bit', false, 14], ['32-bit', true, 28]] as const) {
     it(`FNSAVE / FRSTOR (${name}): 80-bit registers in ST order, FNINIT after saving, exact restore`, () => {
       const wrap = (b: number[]): number[] => (o32 ? X.o32(b) : b);
