@@ -163,6 +163,7 @@ export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: 
   s.evexX = 0;
   s.evexV2 = 0;
   s.disp8N = 1;
+  s.d3now = false;
   const mode = bitness === 64 ? 2 : bitness === 32 ? 1 : 0;
   s.mode = mode;
 
@@ -252,6 +253,19 @@ export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: 
     ctx = s.ctx;
     b = readByte(s);
     if (b < 0) return finishInvalid(s, into);
+  } else if (b === 0x8f && s.pos < s.limit && ((bytes[s.pos] ?? 0) & 0x1f) >= 8) {
+    // XOP (AMD): 8F whose next byte has map bits of 8 or more (POP r/m has ModR/M.reg = 0 there).
+    if (has66 !== 0 || lastRep !== 0 || rex !== 0 || lock !== 0) {
+      s.error = DecodeError.InvalidInstruction;
+      readByte(s);
+      return finishInvalid(s, into);
+    }
+    map = parseVex(s, b, ctx);
+    s.enc = 3;
+    if (map < 0) return finishInvalid(s, into);
+    ctx = s.ctx;
+    b = readByte(s);
+    if (b < 0) return finishInvalid(s, into);
   } else if (b === 0x0f) {
     b = readByte(s);
     if (b < 0) return finishInvalid(s, into);
@@ -260,6 +274,11 @@ export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: 
       map = b === 0x38 ? 2 : 3;
       b = readByte(s);
       if (b < 0) return finishInvalid(s, into);
+    } else if (b === 0x0f) {
+      // 3DNow!: 0F 0F ModR/M [SIB] [disp] opcode. The opcode byte comes last; find it, then decode as usual.
+      b = peek3dnowOpcode(s);
+      if (b < 0) return finishInvalid(s, into);
+      map = MAP_3DNOW;
     }
   }
 
@@ -312,10 +331,32 @@ export function decode64(bytes: Uint8Array, offset: number, ipLo: number, ipHi: 
   if (def < 0) {
     // Read what the encoding would still need so truncation is reported as such.
     if (hasModrm === 1 && s.mod !== 3 && s.enc === 0) skipModrmMemory(s);
+    if (s.d3now) readByte(s);
     if (s.error === 0) s.error = DecodeError.InvalidInstruction;
     return finishInvalid(s, into);
   }
   finishValid(s, into, def, ctx, prefixes);
+}
+
+/** Table map of 3DNow! encodings, indexed by their trailing opcode byte. */
+const MAP_3DNOW = 10;
+
+/**
+ * The opcode byte of a 3DNow! instruction, after its ModR/M operand: read ahead to it and come back to
+ * the ModR/M byte. -1 with `s.error` set when the input ends first.
+ */
+function peek3dnowOpcode(s: DecodeState): number {
+  const modrmAt = s.pos;
+  const m = readByte(s);
+  if (m < 0) return -1;
+  s.mod = m >> 6;
+  s.rm = m & 7;
+  if (s.mod !== 3) skipModrmMemory(s);
+  const op = readByte(s);
+  if (op < 0) return -1;
+  s.pos = modrmAt;
+  s.d3now = true;
+  return op;
 }
 
 /** Consume SIB and displacement bytes of a ModR/M memory form whose instruction turned out invalid. */
@@ -356,6 +397,7 @@ function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number
   into.opCount = count;
   if (s.enc === 2 && !evexBeforeOperands(s, into, def)) return finishInvalid(s, into);
   if (!decodeOperands(s, into, def * 5, count)) return finishInvalid(s, into);
+  if (s.d3now) s.pos++; // the 3DNow! opcode byte, already read by peek3dnowOpcode
   if (s.enc === 2 && s.evexZ !== 0 && into.opKind[0] === OpKind.Memory) {
     // Zeroing-masking has no meaning for a memory destination.
     s.error = DecodeError.InvalidInstruction;

@@ -62,6 +62,8 @@ export class DecodeState {
   evexLL = 0;
   /** Scale of an 8-bit displacement: 1, or EVEX's N (compressed disp8). */
   disp8N = 1;
+  /** A 3DNow! instruction: its opcode byte follows the operands and is consumed after them. */
+  d3now = false;
 }
 
 export const STATE = new DecodeState();

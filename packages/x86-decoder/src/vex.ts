@@ -3,9 +3,10 @@ import { DecodeError } from './decode-error.js';
 import { type DecodeState, readByte } from './state.js';
 
 /**
- * Parse a 2-byte (C5) or 3-byte (C4) VEX prefix whose first byte was just read (SDM vol. 2, 2.3).
- * Fills the state's REX-like bits and vvvv, returns the opcode map (4 = 0F, 5 = 0F38, 6 = 0F3A, the
- * table's VEX maps) and updates `s.ctx`; -1 with `s.error` set when the prefix is invalid or cut short.
+ * Parse a 2-byte (C5) or 3-byte (C4) VEX prefix, or an AMD XOP prefix (8F, same layout as C4, maps 8,
+ * 9 and A), whose first byte was just read (SDM vol. 2, 2.3; AMD APM vol. 4, 1.1). Fills the state's
+ * REX-like bits and vvvv, returns the table's opcode map (4 = 0F, 5 = 0F38, 6 = 0F3A; 11-13 = XOP
+ * maps 8-A) and updates `s.ctx`; -1 with `s.error` set when the prefix is invalid or cut short.
  */
 export function parseVex(s: DecodeState, first: number, ctxIn: number): number {
   let ctx = ctxIn & ~((3 << CTX.MP_SHIFT) | (3 << CTX.OSZ_SHIFT) | (3 << CTX.OSZD_SHIFT) | CTX.W | CTX.REX | CTX.REX_B);
@@ -14,15 +15,18 @@ export function parseVex(s: DecodeState, first: number, ctxIn: number): number {
   let map = 1;
   let w = 0;
   let p2 = p1;
-  if (first === 0xc4) {
+  const xop = first === 0x8f;
+  if (first === 0xc4 || xop) {
     map = p1 & 0x1f;
     s.rexX = (~p1 >> 6) & 1;
     s.rexB = (~p1 >> 5) & 1;
     p2 = readByte(s);
     if (p2 < 0) return -1;
     w = p2 >> 7;
-    if (map < 1 || map > 3) {
-      s.error = DecodeError.InvalidInstruction;
+    if (xop ? map < 8 || map > 10 : map < 1 || map > 3) {
+      // The opcode byte still belongs to the (invalid) XOP instruction.
+      if (xop) readByte(s);
+      if (s.error === 0) s.error = DecodeError.InvalidInstruction;
       return -1;
     }
   } else {
@@ -46,10 +50,10 @@ export function parseVex(s: DecodeState, first: number, ctxIn: number): number {
   const osz = s.mode === 2 && w !== 0 ? 2 : 1;
   ctx |= pp << CTX.MP_SHIFT;
   ctx |= (osz << CTX.OSZ_SHIFT) | (osz << CTX.OSZD_SHIFT);
-  ctx |= (1 << CTX.ENC_SHIFT) | (l << CTX.L_SHIFT);
+  ctx |= ((xop ? 3 : 1) << CTX.ENC_SHIFT) | (l << CTX.L_SHIFT);
   if (w !== 0) ctx |= CTX.W;
   if (vvvv !== 0) ctx |= CTX.VVVV_USED;
   s.vectorLength = l !== 0 ? 256 : 128;
   s.ctx = ctx;
-  return map + 3;
+  return map + 3; // VEX 1-3 -> 4-6, XOP 8-A -> 11-13
 }

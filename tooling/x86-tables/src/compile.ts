@@ -119,6 +119,8 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
     let plusR = false;
     let vex = false;
     let evex = false;
+    let xopMap = 0;
+    let d3now = false;
     let modrm: string | undefined;
     for (const tok of line.encoding) {
       let m: RegExpExecArray | null;
@@ -140,6 +142,12 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
       } else if (tok === 'V') {
         vex = true;
         limit(CTX.ENC_SHIFT, 2, 1);
+      } else if (tok === 'XOP8' || tok === 'XOP9' || tok === 'XOPA') {
+        xopMap = tok === 'XOP8' ? 11 : tok === 'XOP9' ? 12 : 13;
+        limit(CTX.ENC_SHIFT, 2, 3);
+        limit(CTX.MP_SHIFT, 2, 0);
+      } else if (tok === '3DNOW') {
+        d3now = true;
       } else if (tok === 'E') {
         evex = true;
         limit(CTX.ENC_SHIFT, 2, 2);
@@ -171,6 +179,9 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
     if (vex || evex) {
       if (map === 0) throw new TableError('Syntax', `${where}: a VEX/EVEX encoding needs the 0F, 0F 38 or 0F 3A map`);
       map += vex ? 3 : 6;
+    } else if (xopMap !== 0 || d3now) {
+      if (map !== 0) throw new TableError('Syntax', `${where}: XOP and 3DNow! lines name their map with XOP8/XOP9/XOPA or 3DNOW, not 0F`);
+      map = d3now ? 10 : xopMap;
     }
     const opcode = bytes[0] ?? 0;
     let reg = -1;
@@ -253,7 +264,7 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
     }
     if (ops.length > 5) throw new TableError('Semantics', `${where}: more than 5 operands`);
     // VEX.vvvv must be 1111b when no operand uses it.
-    if ((vex || evex) && !ops.some((o) => o >> 8 === G.Vvvv)) limit(22, 1, 0);
+    if ((vex || evex || xopMap !== 0) && !ops.some((o) => o >> 8 === G.Vvvv)) limit(22, 1, 0);
     if (opSize === 0 && hasGpr8) opSize = 8;
 
     const flags: FlagFacts = { ...(table.flags.get(line.mnemonic) ?? { read: 0, written: 0, undefined: 0, cleared: 0, set: 0 }) };

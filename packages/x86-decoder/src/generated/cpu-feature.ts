@@ -77,6 +77,10 @@ export const CpuFeature = {
   AVX_VNNI: 72,
   FMA4: 73,
   BMI2: 74,
+  D3NOWEXT: 75,
+  XOP: 76,
+  TBM: 77,
+  LWP: 78,
 } as const;
 export type CpuFeature = (typeof CpuFeature)[keyof typeof CpuFeature];
 
@@ -157,4 +161,8 @@ export const CPU_FEATURE_NAMES: readonly string[] = [
   'AVX_VNNI',
   'FMA4',
   'BMI2',
+  'D3NOWEXT',
+  'XOP',
+  'TBM',
+  'LWP',
 ];
