@@ -5,10 +5,11 @@
  *
  *   pnpm --filter @tsvm/cpu bench            (or: cd packages/cpu && npm run bench)
  *   options: --instructions N (default 30,000,000) --model NAME (default p6) --runs N (default 5)
+ *            --armed-debugger (a Debugger with a breakpoint the loop never reaches: the armed path's cost)
  */
 import { PhysicalMemory } from '@tsvm/mmu';
 import { decode, Instruction } from '@tsvm/x86-decoder';
-import { Cpu, type CpuModelName } from '../src/index.js';
+import { Cpu, Debugger, type CpuModelName } from '../src/index.js';
 
 const CODE_SEG = 0x1000;
 /* prettier-ignore */
@@ -44,6 +45,7 @@ function interpreterMips(model: CpuModelName, budget: number): number {
   LOOP.forEach((b, i) => memory.write8((CODE_SEG << 4) + i, b));
   const cpu = new Cpu({ model, memory });
   cpu.setState({ cs: { selector: CODE_SEG }, eip: 0, ds: { selector: 0x2000 }, es: { selector: 0x3000 }, ss: { selector: 0x4000 }, esp: 0xfffe });
+  if (armedDebugger) new Debugger(cpu).addBreakpoint(0xffff0);
   cpu.run(100_000); // warm up
   const before = cpu.instructions;
   const t0 = process.hrtime.bigint();
@@ -74,6 +76,7 @@ function decoderMips(count: number): number {
   return (n / ns) * 1000;
 }
 
+const armedDebugger = process.argv.includes('--armed-debugger');
 const budget = arg('--instructions', 30_000_000);
 const runs = arg('--runs', 5);
 const modelIndex = process.argv.indexOf('--model');
@@ -88,6 +91,6 @@ for (let r = 0; r < runs; r++) {
 }
 const best = (xs: number[]): number => Math.max(...xs);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`interpreter (${model}, real mode loop: ALU, memory, branches, REP MOVSW): best ${best(interp).toFixed(1)} MIPS, median ${median(interp).toFixed(1)} MIPS`);
+console.log(`interpreter (${model}${armedDebugger ? ', armed debugger' : ''}, real mode loop: ALU, memory, branches, REP MOVSW): best ${best(interp).toFixed(1)} MIPS, median ${median(interp).toFixed(1)} MIPS`);
 console.log(`decoder only (same instructions, @tsvm/x86-decoder decode()):           best ${best(dec).toFixed(1)} MIPS, median ${median(dec).toFixed(1)} MIPS`);
 console.log(`interpreter / decoder-only: ${(best(interp) / best(dec)).toFixed(2)}x (the interpreter decodes each instruction once and then runs it from the cache)`);
