@@ -50,6 +50,18 @@ describe('machine snapshots', () => {
     }
   }, 120_000);
 
+  it('carries virtual time across a restore in real-time mode', async () => {
+    const machine = new Machine({ boot: { kind: 'rom', image: rom }, memory: 4 << 20, time: 'realtime' });
+    await machine.run({ maxInstructions: 200_000 });
+    const saved = machine.time.now(machine.instructions);
+    const bytes = machine.saveSnapshot();
+    const restored = Machine.fromSnapshot(bytes);
+    expect(restored.config.time).toBe('realtime');
+    expect(restored.instructions).toBe(machine.instructions);
+    expect(restored.time.now(restored.instructions)).toBeGreaterThanOrEqual(saved);
+    expect(restored.board.clock.now()).toBe(machine.board.clock.now());
+  });
+
   it('skips zero pages: a 64 MiB machine snapshot is a small file', async () => {
     const machine = new Machine({ boot: { kind: 'rom', image: rom }, memory: 64 << 20, time: 'deterministic' });
     await machine.run({ maxInstructions: 100_000 });
