@@ -28,10 +28,29 @@ const PIPELINE_BUFFERS = 4;
 
 let zeros = Buffer.alloc(0);
 
-/** Is `buf[at, at + n)` all zeros? memcmp against a shared zero buffer, no allocation per call. */
-function zeroAt(buf: Buffer, at: number, n: number): boolean {
-  if (zeros.length < n) zeros = Buffer.alloc(n);
-  return buf.compare(zeros, 0, n, at, at + n) === 0;
+/**
+ * Is `buf[at, at + n)` all zeros? Scanned a 32-bit word at a time in place (data blocks end at their
+ * first word, and no native call is made per block); unaligned ranges are compared with a shared
+ * zero buffer instead.
+ */
+function zeroAt(buf: Buffer, at: number, n: number, words?: Int32Array): boolean {
+  if (words === undefined || ((at | n) & 3) !== 0) {
+    if (zeros.length < n) zeros = Buffer.alloc(n);
+    return buf.compare(zeros, 0, n, at, at + n) === 0;
+  }
+  let i = at >>> 2;
+  const end = (at + n) >>> 2;
+  // Eight words a step, OR-ed: one branch per 32 bytes.
+  for (; i + 8 <= end; i += 8) {
+    if ((words[i] | words[i + 1] | words[i + 2] | words[i + 3] | words[i + 4] | words[i + 5] | words[i + 6] | words[i + 7]) !== 0) return false;
+  }
+  for (; i < end; i++) if (words[i] !== 0) return false;
+  return true;
+}
+
+/** A 32-bit view of `buf` when it is aligned for one. */
+function wordsOf(buf: Buffer): Int32Array | undefined {
+  return (buf.byteOffset & 3) === 0 ? new Int32Array(buf.buffer, buf.byteOffset, buf.length >>> 2) : undefined;
 }
 
 /**
@@ -89,12 +108,12 @@ export async function copyImage(
   }
 
   /** Start every write of one chunk (in order, without waiting between them); resolves when all are done. */
-  const writeChunk = (offset: number, buf: Buffer): Promise<void> => {
+  const writeChunk = (offset: number, buf: Buffer, words: Int32Array | undefined): Promise<void> => {
     const jobs: Promise<void>[] = [];
     if (compress) {
       for (let at = 0; at < buf.length; at += cluster) {
         const n = Math.min(cluster, buf.length - at);
-        if (zeroAt(buf, at, n)) {
+        if (zeroAt(buf, at, n, words)) {
           if (!targetIsZero) jobs.push(dst.writeZeroes(offset + at, n));
         } else jobs.push(dst.writeCompressed!(offset + at, buf.subarray(at, at + n)));
       }
@@ -104,7 +123,7 @@ export async function copyImage(
       let runStart = -1;
       for (let at = 0; at < buf.length; at += step) {
         const n = Math.min(step, buf.length - at);
-        if (!zeroAt(buf, at, n)) {
+        if (!zeroAt(buf, at, n, words)) {
           if (runStart < 0) runStart = at;
           continue;
         }
@@ -123,6 +142,7 @@ export async function copyImage(
   // are started in chunk order, after those of the chunk before, so the target is laid out as the
   // source is. A buffer is reused once the writes of its chunk are done.
   const pool = Array.from({ length: PIPELINE_BUFFERS }, () => Buffer.allocUnsafe(chunk));
+  const views = pool.map(wordsOf);
   const slots: Promise<void>[] = pool.map(() => Promise.resolve());
   let turn: Promise<void> = Promise.resolve();
   let pos = 0;
@@ -142,7 +162,8 @@ export async function copyImage(
         const read = src.read(at, buf);
         read.catch(fail);
         const ready = turn.then(() => read);
-        slots[slot] = ready.then(() => writeChunk(at, buf));
+        const words = views[slot];
+        slots[slot] = ready.then(() => writeChunk(at, buf, words));
         // Failures surface through `slots`; these handlers only keep them from being unhandled meanwhile.
         slots[slot].catch(fail);
         turn = ready;

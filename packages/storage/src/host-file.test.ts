@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryHostFile, NodeHostFile, readExact } from './index.js';
+import { readInto } from './host-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsvm-hostfile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,6 +37,27 @@ describe('NodeHostFile', () => {
       message: expect.stringContaining('missing') as string,
     });
     await expect(NodeHostFile.open(dir, { readOnly: true })).rejects.toMatchObject({ code: 'InvalidArgument' });
+  });
+});
+
+describe('vector reads', () => {
+  it('fill buffers in order from one position, short only at the end of the file, on disk and in memory', async () => {
+    const data = new Uint8Array(10_000).map((_, i) => (i * 13) & 0xff);
+    const path = join(dir, 'v.bin');
+    const disk = await NodeHostFile.create(path);
+    await disk.write(0, data);
+    const mem = new MemoryHostFile('m', data);
+    for (const f of [disk, mem]) {
+      const a = new Uint8Array(3000);
+      const b = new Uint8Array(5000);
+      expect(await readInto(f, 1000, [a, b])).toBe(8000);
+      expect(Buffer.compare(a, data.subarray(1000, 4000))).toBe(0);
+      expect(Buffer.compare(b, data.subarray(4000, 9000))).toBe(0);
+      const c = new Uint8Array(4000);
+      expect(await readInto(f, 8000, [new Uint8Array(1000), c])).toBe(2000);
+      expect(Buffer.compare(c.subarray(0, 1000), data.subarray(9000))).toBe(0);
+    }
+    await disk.close();
   });
 });
 

@@ -17,6 +17,14 @@ export interface HostFile {
   readonly readOnly: boolean;
   /** Read up to `buffer.length` bytes at `position`; returns how many were read (fewer only at end of file). */
   read(position: number, buffer: Uint8Array): Promise<number>;
+  /**
+   * Read the bytes at `position` into `buffers` one after another, in one host call where the file
+   * can (`readv`); returns how many were read (fewer only at end of file). Optional: `readInto`
+   * falls back to one `read` per buffer.
+   */
+  readv?(position: number, buffers: readonly Uint8Array[]): Promise<number>;
+  /** Write `buffers` one after another from `position`, in one host call where the file can (`writev`). Optional, as `readv`. */
+  writev?(position: number, buffers: readonly Uint8Array[]): Promise<void>;
   /** Write all of `data` at `position`, extending the file when needed. */
   write(position: number, data: Uint8Array): Promise<void>;
   /** The file's length in bytes. */
@@ -28,6 +36,33 @@ export interface HostFile {
   /** Make completed writes durable (fdatasync). */
   flush(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Most buffers one `readv` or `writev` takes (Linux's IOV_MAX). */
+export const MAX_READV_BUFFERS = 1024;
+export const MAX_WRITEV_BUFFERS = 1024;
+
+/** `file.writev` when the file has it, else one `write` per buffer. */
+export async function writeFrom(file: HostFile, position: number, buffers: readonly Uint8Array[]): Promise<void> {
+  if (buffers.length === 1) return file.write(position, buffers[0]);
+  if (file.writev !== undefined) return file.writev(position, buffers);
+  let at = position;
+  for (const b of buffers) {
+    await file.write(at, b);
+    at += b.length;
+  }
+}
+
+/** `file.readv` when the file has it, else one `read` per buffer; returns the bytes read. */
+export async function readInto(file: HostFile, position: number, buffers: readonly Uint8Array[]): Promise<number> {
+  if (file.readv !== undefined) return file.readv(position, buffers);
+  let done = 0;
+  for (const b of buffers) {
+    const n = await file.read(position + done, b);
+    done += n;
+    if (n < b.length) break;
+  }
+  return done;
 }
 
 /** Read exactly `buffer.length` bytes at `position`, or fail with `Truncated` naming `what`. */
@@ -118,6 +153,52 @@ export class NodeHostFile implements HostFile {
       throw ioError(this.path, `read of ${buffer.length} bytes at offset ${position} failed`, err);
     }
     return done;
+  }
+
+  async readv(position: number, buffers: readonly Uint8Array[]): Promise<number> {
+    this.live('read');
+    const total = buffers.reduce((n, b) => n + b.length, 0);
+    checkPosition(this.path, position, total, 'read');
+    let n: number;
+    try {
+      n = (await this.handle.readv(buffers, position)).bytesRead;
+    } catch (err) {
+      throw ioError(this.path, `read of ${total} bytes at offset ${position} failed`, err);
+    }
+    if (n === total) return n;
+    // A short vector read: finish buffer by buffer, as `read` does.
+    let done = 0;
+    for (const b of buffers) {
+      const skip = Math.max(0, n - done);
+      if (skip >= b.length) {
+        done += b.length;
+        continue;
+      }
+      const got = skip + (await this.read(position + done + skip, b.subarray(skip)));
+      done += got;
+      if (got < b.length) break;
+    }
+    return done;
+  }
+
+  async writev(position: number, buffers: readonly Uint8Array[]): Promise<void> {
+    this.live('write');
+    if (this.readOnly) throw new StorageError('ReadOnly', `${this.path}: write to a file opened read-only`);
+    const total = buffers.reduce((n, b) => n + b.length, 0);
+    checkPosition(this.path, position, total, 'write');
+    let n: number;
+    try {
+      n = (await this.handle.writev(buffers, position)).bytesWritten;
+    } catch (err) {
+      throw ioError(this.path, `write of ${total} bytes at offset ${position} failed`, err);
+    }
+    // A short vector write: the rest buffer by buffer.
+    let done = 0;
+    for (const b of buffers) {
+      const skip = Math.max(0, n - done);
+      if (skip < b.length) await this.write(position + done + skip, b.subarray(skip));
+      done += b.length;
+    }
   }
 
   async write(position: number, data: Uint8Array): Promise<void> {

@@ -3,6 +3,8 @@ import { checkRange, coalesceExtents } from './block-device.js';
 import { readBacking } from './backing.js';
 import { StorageError } from './errors.js';
 import type { HostFile } from './host-file.js';
+import { MAX_READV_BUFFERS, readInto } from './host-file.js';
+import { WriteBehind } from './write-behind.js';
 import type { CheckReport, FormatInfo, ImageDevice, SnapshotStore } from './image-format.js';
 import { compressCluster, decompressCluster } from './qcow2-compress.js';
 import { encodeCompressed, encodeStandard } from './qcow2-entries.js';
@@ -22,8 +24,6 @@ const DIRTY_ENTRIES_LIMIT = 1 << 16;
 const DIRTY_TABLE_BYTES_LIMIT = 32 << 20;
 /** Largest run of clusters read or written with one host I/O (qemu-img convert's buffer size). */
 const MAX_RUN_BYTES = 2 << 20;
-/** Data writes into new clusters that may be in flight at once (see `write`). */
-const MAX_INFLIGHT_WRITES = 4;
 
 /** Hooks the device delegates to sibling modules (check, snapshots, resize) without import cycles. */
 export interface Qcow2Extras {
@@ -50,8 +50,8 @@ export class Qcow2Device implements ImageDevice {
   private compCursor = 0;
   private compEnd = 0;
   private lastCompressed: { host: number; data: Uint8Array } | undefined;
-  /** Data writes into newly allocated clusters still running (settled promises, they never reject). */
-  private readonly inflight = new Set<Promise<void>>();
+  /** Data writes into newly allocated clusters, gathered and run behind their requests. */
+  private readonly behind: WriteBehind;
 
   constructor(
     readonly meta: Qcow2Metadata,
@@ -63,6 +63,7 @@ export class Qcow2Device implements ImageDevice {
     private readonly viewSize?: number,
   ) {
     this.snapshots = extras.snapshots?.(this);
+    this.behind = new WriteBehind(meta.data);
   }
 
   get size(): number {
@@ -95,31 +96,27 @@ export class Qcow2Device implements ImageDevice {
     });
   }
 
+  /** Requests queued and not yet finished. */
+  private waiting = 0;
+
   private queued<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    this.waiting++;
+    const wrapped = async (): Promise<T> => {
+      try {
+        return await fn();
+      } finally {
+        // No request is waiting behind this one: what is gathered for one write goes now.
+        if (--this.waiting === 0) this.behind.idle();
+      }
+    };
+    const run = this.queue.then(wrapped, wrapped);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
   /** Wait for every data write still in flight. */
-  private async drain(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.all(this.inflight);
-  }
-
-  /**
-   * Let a data write into freshly allocated clusters run on while the next request is handled.
-   * Nothing else can see those clusters until it completes: any other request (a read, an overwrite
-   * in place, flush, metadata write-back) drains the writes in flight first. At most
-   * `MAX_INFLIGHT_WRITES` run at once.
-   */
-  private async track(write: Promise<void>): Promise<void> {
-    const settled = write.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.inflight.add(settled);
-    void settled.then(() => this.inflight.delete(settled));
-    if (this.inflight.size >= MAX_INFLIGHT_WRITES) await Promise.race(this.inflight);
+  private drain(): Promise<void> {
+    return this.behind.drain();
   }
 
   private live(what: string, writing: boolean): void {
@@ -155,10 +152,27 @@ export class Qcow2Device implements ImageDevice {
     return data;
   }
 
-  /** Read without taking the queue (callers hold it). */
+  /**
+   * Read without taking the queue (callers hold it). Clusters that lie one after another in the file
+   * are read with one vector read, even where the guest range skips zero or unallocated clusters
+   * between them (they are filled here): a qcow2 image made from a sparse disk keeps its data
+   * clusters contiguous in the file.
+   */
   async readAt(offset: number, buffer: Uint8Array): Promise<void> {
     const cs = this.clusterSize;
     const l1 = this.viewL1 ?? this.meta.l1;
+    let parts: Uint8Array[] = [];
+    let runHost = 0;
+    let runEnd = 0;
+    const flushRun = async (): Promise<void> => {
+      if (parts.length === 0) return;
+      const run = parts;
+      parts = [];
+      const n = await readInto(this.meta.data, runHost, run);
+      if (n < runEnd - runHost) {
+        throw new StorageError('Truncated', `${this.meta.data.path}: qcow2 data cluster at 0x${(runHost + n).toString(16)} lies past the end of the file`);
+      }
+    };
     let pos = 0;
     while (pos < buffer.length) {
       const guest = offset + pos;
@@ -168,23 +182,22 @@ export class Qcow2Device implements ImageDevice {
       const m = await this.meta.mappingIn(l1, cluster);
       const out = buffer.subarray(pos, pos + n);
       if (m.kind === 'normal' && m.allocBits === -1) {
-        let run = n;
-        while (pos + run < buffer.length && run < MAX_RUN_BYTES) {
-          const k = Math.ceil((within + run) / cs);
-          const next = await this.meta.mappingIn(l1, cluster + k);
-          if (next.kind !== 'normal' || next.allocBits !== -1 || next.host !== m.host + k * cs) break;
-          run += Math.min(cs, buffer.length - pos - run);
-        }
-        await this.readHost(m.host + within, buffer.subarray(pos, pos + run));
-        pos += run;
-        continue;
-      }
-      if (m.kind === 'compressed') out.set((await this.compressed(m)).subarray(within, within + n));
+        const host = m.host + within;
+        if (parts.length > 0 && (host !== runEnd || runEnd - runHost + n > MAX_RUN_BYTES || parts.length >= MAX_READV_BUFFERS)) await flushRun();
+        if (parts.length === 0) runHost = runEnd = host;
+        // Guest-contiguous clusters share one buffer; the file read fills them in order.
+        const last = parts[parts.length - 1];
+        if (last !== undefined && last.buffer === out.buffer && last.byteOffset + last.length === out.byteOffset) {
+          parts[parts.length - 1] = new Uint8Array(out.buffer, last.byteOffset, last.length + n);
+        } else parts.push(out);
+        runEnd += n;
+      } else if (m.kind === 'compressed') out.set((await this.compressed(m)).subarray(within, within + n));
       else if (this.meta.extendedL2) await this.readSubclusters(m, guest, within, out);
       else if (m.kind === 'zero') out.fill(0);
       else await readBacking(this.backing, guest, out);
       pos += n;
     }
+    await flushRun();
   }
 
   private async readSubclusters(m: Mapping, guest: number, within: number, out: Uint8Array): Promise<void> {
@@ -224,7 +237,7 @@ export class Qcow2Device implements ImageDevice {
   /**
    * Writes into new clusters do not hold the queue while their data is written: the clusters are
    * allocated and mapped in memory, the data write starts, and the next request may begin (up to
-   * `MAX_INFLIGHT_WRITES` data writes overlap, as qemu-img convert keeps several requests in
+   * four data writes overlap, as qemu-img convert keeps several requests in
    * flight). The promise resolves once this write's data is written.
    */
   async write(offset: number, data: Uint8Array): Promise<void> {
@@ -310,12 +323,9 @@ export class Qcow2Device implements ImageDevice {
     const l2 = this.meta.l2Entries;
     for (let i = Math.floor(first / l2); i <= Math.floor((first + count - 1) / l2); i++) await this.meta.l2ForWrite(i);
     const host = this.meta.externalData ? guestStart : await this.meta.refcounts.allocate(count);
-    const write = this.meta.data.write(host, guestStart + count * cs > this.size && this.meta.externalData ? buf.subarray(0, this.size - guestStart) : buf);
-    if (started === undefined) await write;
-    else {
-      started.push(write);
-      await this.track(write);
-    }
+    const data = guestStart + count * cs > this.size && this.meta.externalData ? buf.subarray(0, this.size - guestStart) : buf;
+    if (started === undefined) await this.meta.data.write(host, data);
+    else started.push((await this.behind.add(host, data)).written);
     await this.setMappings(first, count, (i) => encodeStandard(host + i * cs, true, false));
     await this.releaseAll(olds);
     return buf.length;

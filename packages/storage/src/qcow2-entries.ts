@@ -46,26 +46,28 @@ export function checkL1Entry(hi: number, lo: number, clusterSize: number, where:
  * Decode an L2 entry. `where` names the table and offset for errors. Compressed entries pack the
  * offset in the low `62 - (cluster_bits - 8)` bits and the count of extra 512-byte sectors above it.
  */
-export function decodeL2(hi: number, lo: number, clusterBits: number, version: number, where: string): ClusterMapping {
+export function decodeL2(hi: number, lo: number, clusterBits: number, version: number, where: string | (() => string)): ClusterMapping {
+  // The name is built only for an error: this runs for every cluster read or written.
+  const name = (): string => (typeof where === 'string' ? where : where());
   const copied = (hi & HI_COPIED) !== 0;
   if ((hi & HI_COMPRESSED) !== 0) {
     const offsetBits = 62 - (clusterBits - 8);
     const value = (BigInt(hi & 0x3fff_ffff) << 32n) | BigInt(lo >>> 0);
     const host = Number(value & ((1n << BigInt(offsetBits)) - 1n));
     const sectors = Number(value >> BigInt(offsetBits));
-    if (!Number.isSafeInteger(host)) throw new StorageError('CorruptTable', `${where}: compressed cluster offset is too large`);
-    if (copied) throw new StorageError('CorruptTable', `${where}: compressed cluster has the COPIED flag`);
+    if (!Number.isSafeInteger(host)) throw new StorageError('CorruptTable', `${name()}: compressed cluster offset is too large`);
+    if (copied) throw new StorageError('CorruptTable', `${name()}: compressed cluster has the COPIED flag`);
     return { kind: 'compressed', host, compressedLength: (sectors + 1) * 512 - (host % 512), copied: false };
   }
   if ((lo & LO_RESERVED) !== 0 || (hi & HI_RESERVED) !== 0) {
-    throw new StorageError('CorruptTable', `${where}: L2 entry 0x${(hi >>> 0).toString(16)}${(lo >>> 0).toString(16).padStart(8, '0')} has reserved bits set`);
+    throw new StorageError('CorruptTable', `${name()}: L2 entry 0x${(hi >>> 0).toString(16)}${(lo >>> 0).toString(16).padStart(8, '0')} has reserved bits set`);
   }
-  if ((hi & HI_OFFSET_MASK) >= 0x20_0000) throw new StorageError('CorruptTable', `${where}: L2 entry offset is too large`);
+  if ((hi & HI_OFFSET_MASK) >= 0x20_0000) throw new StorageError('CorruptTable', `${name()}: L2 entry offset is too large`);
   const host = l1Offset(hi, lo);
   const zero = (lo & LO_ZERO) !== 0;
-  if (zero && version < 3) throw new StorageError('CorruptTable', `${where}: zero flag in a version 2 image`);
+  if (zero && version < 3) throw new StorageError('CorruptTable', `${name()}: zero flag in a version 2 image`);
   if (host % 2 ** clusterBits !== 0) {
-    throw new StorageError('CorruptTable', `${where}: data cluster at 0x${host.toString(16)} is not cluster-aligned`);
+    throw new StorageError('CorruptTable', `${name()}: data cluster at 0x${host.toString(16)} is not cluster-aligned`);
   }
   if (zero) return { kind: 'zero', host, compressedLength: 0, copied };
   return { kind: host === 0 ? 'unallocated' : 'normal', host, compressedLength: 0, copied };

@@ -136,7 +136,7 @@ export class Qcow2Metadata {
     const at = index * this.entryBytes;
     const hi = table.view.getUint32(at);
     const lo = table.view.getUint32(at + 4);
-    const where = `${this.file.path}: qcow2 L2 table at 0x${table.offset.toString(16)}, entry ${index} (file offset ${table.offset + at})`;
+    const where = (): string => `${this.file.path}: qcow2 L2 table at 0x${table.offset.toString(16)}, entry ${index} (file offset ${table.offset + at})`;
     const m = decodeL2(hi, lo, this.clusterBits, this.header.version, where) as Mapping;
     m.allocBits = -1;
     m.zeroBits = 0;
@@ -144,10 +144,10 @@ export class Qcow2Metadata {
       m.zeroBits = table.view.getUint32(at + 8);
       m.allocBits = table.view.getUint32(at + 12);
       if (m.kind === 'compressed' && (m.allocBits | m.zeroBits) !== 0) {
-        throw new StorageError('CorruptTable', `${where}: compressed cluster has a subcluster bitmap`);
+        throw new StorageError('CorruptTable', `${where()}: compressed cluster has a subcluster bitmap`);
       }
-      if ((m.allocBits & m.zeroBits) !== 0) throw new StorageError('CorruptTable', `${where}: subcluster both allocated and zero`);
-      if (m.kind === 'unallocated' && m.allocBits !== 0) throw new StorageError('CorruptTable', `${where}: unallocated cluster has allocated subclusters`);
+      if ((m.allocBits & m.zeroBits) !== 0) throw new StorageError('CorruptTable', `${where()}: subcluster both allocated and zero`);
+      if (m.kind === 'unallocated' && m.allocBits !== 0) throw new StorageError('CorruptTable', `${where()}: unallocated cluster has allocated subclusters`);
       if (m.kind === 'zero') m.kind = m.host === 0 ? 'unallocated' : 'normal';
     }
     return m;
