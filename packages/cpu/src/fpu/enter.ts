@@ -71,3 +71,12 @@ export function recordData(cpu: Cpu, seg: number, offset: number): void {
   cpu.fpu.fdp = offset;
   cpu.fpu.fds = cpu.segSel[seg];
 }
+
+/**
+ * The offset of a later part of a multi-byte operand: with 16-bit addressing the effective address
+ * wraps at 64 KiB but the operand's bytes run on past it (and meet the segment limit), as on the 286
+ * and later; with 32-bit addressing offsets wrap at 4 GiB.
+ */
+export function part(offset: number, amask: number): number {
+  return amask === 0xffff ? offset : offset | 0;
+}

@@ -1,5 +1,6 @@
 import type { CpuCore } from '../cpu.js';
 import type { Cpu } from '../interpreter.js';
+import { part } from './enter.js';
 import type { Fpu } from './fpu.js';
 
 /**
@@ -60,7 +61,7 @@ export function storeEnvironment(cpu: Cpu, seg: number, a: number, amask: number
   const tw = fpu.tagWord();
   const step = size32 ? 4 : 2;
   const put = (i: number, v: number): void => {
-    const o = (a + i * step) & amask;
+    const o = part(a + i * step, amask);
     if (size32) cpu.wr32(seg, o, v);
     else cpu.wr16(seg, o, v);
   };
@@ -86,7 +87,7 @@ export function storeEnvironment(cpu: Cpu, seg: number, a: number, amask: number
 export function readEnvironment(cpu: Cpu, seg: number, a: number, amask: number, size32: boolean): void {
   const step = size32 ? 4 : 2;
   const get = (i: number): number => {
-    const o = (a + i * step) & amask;
+    const o = part(a + i * step, amask);
     return size32 ? cpu.rd32(seg, o) >>> 0 : cpu.rd16(seg, o);
   };
   env.cw = get(0) & 0xffff;

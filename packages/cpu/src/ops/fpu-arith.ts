@@ -1,5 +1,5 @@
 import { binop, invalidResult, isNaNKind, isNegative, Operand, propagateNaN, regOperand } from '../fpu/arith.js';
-import { fpuEnter, recordData } from '../fpu/enter.js';
+import { fpuEnter, recordData, part } from '../fpu/enter.js';
 import { Ext80, EXP_BIAS, EXP_MAX, fromDouble, fromInt64, INDEFINITE_HI, INDEFINITE_SE, intResult, K_DENORMAL, K_INF, K_NORMAL, K_ZERO, toInt64 } from '../fpu/float80.js';
 import { doubleOperand, singleOperand } from '../fpu/formats.js';
 import { type Fpu, FSW_C1, FSW_DE, FSW_OE, FSW_PE, FSW_UE, FSW_ZE } from '../fpu/fpu.js';
@@ -38,7 +38,7 @@ export function arithM(cpu: Cpu, op: Op): void {
       break;
     case MEM_F64: {
       const lo = cpu.rd32(op.seg, addr);
-      denormal = doubleOperand(lo, cpu.rd32(op.seg, (addr + 4) & op.amask), b);
+      denormal = doubleOperand(lo, cpu.rd32(op.seg, part(addr + 4, op.amask)), b);
       break;
     }
     case MEM_I16:

@@ -1,5 +1,5 @@
 import { Operand, regOperand } from '../fpu/arith.js';
-import { fpuEnter, recordData } from '../fpu/enter.js';
+import { fpuEnter, recordData, part } from '../fpu/enter.js';
 import { K_DENORMAL, K_INF, K_NORMAL, K_QNAN, K_SNAN, K_UNSUPPORTED, K_ZERO } from '../fpu/float80.js';
 import { doubleOperand, singleOperand } from '../fpu/formats.js';
 import { type Fpu, FSW_C1, FSW_DE, FSW_IE } from '../fpu/fpu.js';
@@ -57,7 +57,7 @@ export function fcomM(cpu: Cpu, op: Op): void {
   if (op.imm2 === MEM_F32) denormal = singleOperand(cpu.rd32(op.seg, addr), b);
   else if (op.imm2 === MEM_F64) {
     const lo = cpu.rd32(op.seg, addr);
-    denormal = doubleOperand(lo, cpu.rd32(op.seg, (addr + 4) & op.amask), b);
+    denormal = doubleOperand(lo, cpu.rd32(op.seg, part(addr + 4, op.amask)), b);
   } else {
     b.v = op.imm2 === MEM_I16 ? (cpu.rd16(op.seg, addr) << 16) >> 16 : cpu.rd32(op.seg, addr);
     b.k = b.v === 0 ? K_ZERO : K_NORMAL;

@@ -1,5 +1,5 @@
 import { EAX, GP } from '../cpu.js';
-import { fpuEnter, fpuEnterControl, fpuEnterNoWait, fpuWait } from '../fpu/enter.js';
+import { fpuEnter, fpuEnterControl, fpuEnterNoWait, fpuWait, part } from '../fpu/enter.js';
 import { applyEnvironment, env, lastOpcode, readEnvironment, storeEnvironment } from '../fpu/environment.js';
 import { Ext80 } from '../fpu/float80.js';
 import { EXC_MASK, FCW_ALWAYS_ONE, FCW_WRITABLE, MXCSR_MASK } from '../fpu/fpu.js';
@@ -83,7 +83,7 @@ export function fnsave(cpu: Cpu, op: Op): void {
   const size32 = op.imm2 === 1;
   storeEnvironment(cpu, op.seg, a, op.amask, size32);
   const base = size32 ? 28 : 14;
-  for (let i = 0; i < 8; i++) writeExt(cpu, op.seg, (a + base + i * 10) & op.amask, op.amask, fpu.read(i, tmp));
+  for (let i = 0; i < 8; i++) writeExt(cpu, op.seg, part(a + base + i * 10, op.amask), op.amask, fpu.read(i, tmp));
   fpu.init();
 }
 
@@ -95,7 +95,7 @@ export function frstor(cpu: Cpu, op: Op): void {
   const size32 = op.imm2 === 1;
   readEnvironment(cpu, op.seg, a, op.amask, size32);
   const base = size32 ? 28 : 14;
-  for (let i = 0; i < 8; i++) readExt(cpu, op.seg, (a + base + i * 10) & op.amask, op.amask, regs[i]);
+  for (let i = 0; i < 8; i++) readExt(cpu, op.seg, part(a + base + i * 10, op.amask), op.amask, regs[i]);
   applyEnvironment(fpu);
   for (let i = 0; i < 8; i++) {
     const empty = fpu.empty[fpu.phys(i)];
@@ -129,7 +129,7 @@ export function fxsave(cpu: Cpu, op: Op): void {
   if (!fpuEnterNoWait(cpu)) return;
   const fpu = cpu.fpu;
   const a = fxAddress(cpu, op);
-  const at = (o: number): number => (a + o) & op.amask;
+  const at = (o: number): number => part(a + o, op.amask);
   cpu.wr16(op.seg, at(FX_FCW), fpu.cw);
   cpu.wr16(op.seg, at(FX_FSW), fpu.statusWord());
   cpu.wr16(op.seg, at(FX_FTW), fpu.abridgedTag());
@@ -143,8 +143,8 @@ export function fxsave(cpu: Cpu, op: Op): void {
   for (let i = 0; i < 8; i++) {
     const o = at(FX_ST0 + i * 16);
     writeExt(cpu, op.seg, o, op.amask, fpu.read(i, tmp));
-    cpu.wr16(op.seg, (o + 10) & op.amask, 0);
-    cpu.wr32(op.seg, (o + 12) & op.amask, 0);
+    cpu.wr16(op.seg, part(o + 10, op.amask), 0);
+    cpu.wr32(op.seg, part(o + 12, op.amask), 0);
   }
 }
 
@@ -153,7 +153,7 @@ export function fxrstor(cpu: Cpu, op: Op): void {
   if (!fpuEnterNoWait(cpu)) return;
   const fpu = cpu.fpu;
   const a = fxAddress(cpu, op);
-  const at = (o: number): number => (a + o) & op.amask;
+  const at = (o: number): number => part(a + o, op.amask);
   const mxcsr = cpu.rd32(op.seg, at(FX_MXCSR)) >>> 0;
   if ((mxcsr & ~MXCSR_MASK) !== 0) cpu.raise(GP, 0);
   env.cw = cpu.rd16(op.seg, at(FX_FCW));

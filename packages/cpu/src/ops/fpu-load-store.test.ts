@@ -182,6 +182,30 @@ describe('x87 register stack', () => {
     expect([m.f64(0), m.f64(8)]).toEqual([0, 1]);
   });
 
+  it('stores that fault (segment limit) change neither the stack nor the status', () => {
+    for (const store of [X.fstp64(0xfffc), X.fstp32(0xfffe), X.fistp16(0xffff), X.fstp80(0xfff8), X.fbstp(0xfff8)]) {
+      const m = fpuMachine([...X.fninit, ...X.fldcw(64), ...X.fldpi, ...X.fld64(0), ...store]);
+      m.u16(64, 0x037f);
+      m.f64(0, 1 / 3);
+      handlerAt(m, 13, 0x300);
+      m.run();
+      expect(m.cpu.getState().eip).toBe(0x301);
+      expect([m.cpu.fpu.top, m.cpu.fpu.statusWord(), st(m, 0)]).toEqual([6, 0x3000, 1 / 3]);
+    }
+  });
+
+  it('an unmasked overflow or underflow on a memory store leaves memory unchanged', () => {
+    for (const [value, cw] of [[1e300, 0x0377], [1e-300, 0x036f]]) {
+      const m = fpuMachine([...X.fninit, ...X.fldcw(64), ...X.fld64(0), ...X.fstp32(16), ...X.fnstswAx]);
+      m.u16(64, cw);
+      m.f64(0, value);
+      m.u32(16, 0x12345678);
+      m.run();
+      expect(m.u32(16)).toBe(0x12345678);
+      expect(m.cpu.getState().eax & 0x80).toBe(0x80);
+    }
+  });
+
   it('a load that faults changes nothing (TOP, tags, status)', () => {
     const m = fpuMachine([...X.fninit, ...X.fld1, ...X.fld80(0xfffe)]);
     handlerAt(m, 13, 0x300);

@@ -1,5 +1,5 @@
 import { condition } from '../flags.js';
-import { fpuEnter, recordData } from '../fpu/enter.js';
+import { fpuEnter, recordData, part } from '../fpu/enter.js';
 import { Operand } from '../fpu/arith.js';
 import { Ext80, fromInt64, INDEFINITE_HI, INDEFINITE_SE, intFits, intResult, K_INF, K_QNAN, K_SNAN, K_UNSUPPORTED, K_ZERO, classify, toInt64 } from '../fpu/float80.js';
 import { doubleOperand, encoded, encodeFloat, loadConverted, singleOperand } from '../fpu/formats.js';
@@ -41,7 +41,7 @@ export function fldFloatM(cpu: Cpu, op: Op): void {
   if (op.ext === 32) denormal = singleOperand(cpu.rd32(op.seg, a), operand);
   else {
     const lo = cpu.rd32(op.seg, a);
-    denormal = doubleOperand(lo, cpu.rd32(op.seg, (a + 4) & op.amask), operand);
+    denormal = doubleOperand(lo, cpu.rd32(op.seg, part(a + 4, op.amask)), operand);
   }
   recordData(cpu, op.seg, a);
   if (!canPush(fpu)) return;
@@ -52,15 +52,15 @@ export function fldFloatM(cpu: Cpu, op: Op): void {
 /** Reads an 80-bit value from memory (no change to anything). */
 export function readExt(cpu: Cpu, seg: number, a: number, amask: number, out: Ext80): Ext80 {
   const lo = cpu.rd32(seg, a);
-  const hi = cpu.rd32(seg, (a + 4) & amask);
-  const se = cpu.rd16(seg, (a + 8) & amask);
+  const hi = cpu.rd32(seg, part(a + 4, amask));
+  const se = cpu.rd16(seg, part(a + 8, amask));
   return out.set(se, hi, lo);
 }
 
 /** Writes an 80-bit value to memory, the highest part first so a fault leaves the operand as it was. */
 export function writeExt(cpu: Cpu, seg: number, a: number, amask: number, v: Ext80): void {
-  cpu.wr16(seg, (a + 8) & amask, v.se);
-  cpu.wr32(seg, (a + 4) & amask, v.hi);
+  cpu.wr16(seg, part(a + 8, amask), v.se);
+  cpu.wr32(seg, part(a + 4, amask), v.hi);
   cpu.wr32(seg, a, v.lo);
 }
 
@@ -113,7 +113,7 @@ export function fstFloatM(cpu: Cpu, op: Op): void {
   if (!single && fpu.empty[p] === 0 && fpu.exact[p] === 0) {
     // A register holding a double stores as itself: no rounding, no exception.
     storeBits[0] = fpu.val[p];
-    cpu.wr32(op.seg, (a + 4) & op.amask, storeHalves[1]);
+    cpu.wr32(op.seg, part(a + 4, op.amask), storeHalves[1]);
     cpu.wr32(op.seg, a, storeHalves[0]);
     fpu.sw &= ~FSW_C1;
     recordData(cpu, op.seg, a);
@@ -126,7 +126,7 @@ export function fstFloatM(cpu: Cpu, op: Op): void {
   try {
     if (single) cpu.wr32(op.seg, a, encoded.lo);
     else {
-      cpu.wr32(op.seg, (a + 4) & op.amask, encoded.hi);
+      cpu.wr32(op.seg, part(a + 4, op.amask), encoded.hi);
       cpu.wr32(op.seg, a, encoded.lo);
     }
   } catch (e) {
@@ -181,7 +181,7 @@ export function fildM(cpu: Cpu, op: Op): void {
     hi = lo >> 31;
   } else {
     lo = cpu.rd32(op.seg, a);
-    if (op.ext === 64) hi = cpu.rd32(op.seg, (a + 4) & op.amask);
+    if (op.ext === 64) hi = cpu.rd32(op.seg, part(a + 4, op.amask));
     else hi = lo >> 31;
   }
   recordData(cpu, op.seg, a);
@@ -244,7 +244,7 @@ export function fistM(cpu: Cpu, op: Op): void {
     if (bits === 16) cpu.wr16(op.seg, a, lo);
     else if (bits === 32) cpu.wr32(op.seg, a, lo);
     else {
-      cpu.wr32(op.seg, (a + 4) & op.amask, hi);
+      cpu.wr32(op.seg, part(a + 4, op.amask), hi);
       cpu.wr32(op.seg, a, lo);
     }
   } catch (e) {
@@ -262,11 +262,11 @@ export function fbld(cpu: Cpu, op: Op): void {
   if (!fpuEnter(cpu, op)) return;
   const fpu = cpu.fpu;
   const a = ea(cpu, op);
-  const sign = cpu.rd8(op.seg, (a + 9) & op.amask);
+  const sign = cpu.rd8(op.seg, part(a + 9, op.amask));
   let hi = 0;
   let lo = 0;
   for (let i = 8; i >= 0; i--) {
-    const b = cpu.rd8(op.seg, (a + i) & op.amask);
+    const b = cpu.rd8(op.seg, part(a + i, op.amask));
     for (let j = 0; j < 2; j++) {
       const l = lo * 10 + (j === 0 ? b >>> 4 : b & 15);
       const carry = Math.floor(l / TWO32);
@@ -331,7 +331,7 @@ export function fbstp(cpu: Cpu, op: Op): void {
     bcdBytes[7] = 0xc0;
   }
   try {
-    for (let i = 9; i >= 0; i--) cpu.wr8(op.seg, (a + i) & op.amask, bcdBytes[i]);
+    for (let i = 9; i >= 0; i--) cpu.wr8(op.seg, part(a + i, op.amask), bcdBytes[i]);
   } catch (e) {
     fpu.sw = sw0;
     throw e;
