@@ -63,6 +63,14 @@ describe('tsvm run --policy', () => {
     expect(await runCli(['run', '--policy', join(spin, 'vm.yaml'), '--max-instructions', '500'], captureIo())).toBe(124);
   });
 
+  it('exits 3 and says why when the policy pauses the VM on a trap', async () => {
+    const dir = vmDir([0xb0, 0x07, 0xe6, 0x80, ...printAndExit('no', 0)], `${BASE}access:\n  rules:\n    - { id: watch-post, actions: [io.write], resource: { ports: [0x80, 0x80] }, effect: trap }\n`);
+    const io = captureIo();
+    expect(await runCli(['run', '--policy', join(dir, 'vm.yaml')], io)).toBe(3);
+    expect(io.out()).toBe('');
+    expect(io.err()).toContain('the policy paused the VM on trapped (io.write port 0x0080 value 0x7) by rule watch-post');
+  });
+
   it('says which field of a bad policy file is wrong', async () => {
     const dir = vmDir([0xf4], `${BASE}limits: { disk: { bytes: { size: 0, refillTime: 10 } } }\n`);
     const io = captureIo();
