@@ -53,6 +53,14 @@ describe('a Machine built with a policy', () => {
     expect(await without.run({ maxInstructions: 1000 })).toEqual({ reason: 'exit', status: 5 });
   });
 
+  it('raises #GP(0) for a denied memory write with gp, leaving RAM as it was', async () => {
+    const image = rom((b) => gpHandler(b).bytes(...movWord(0x5000, 0x1234)).out(0xf4, 0x02).label('gp').out(0xf4, 0x07));
+    const m = machine(image, [{ id: 'ro', actions: ['mmio.write'], resource: { addresses: [0x5000, 0x5fff] }, effect: 'deny', gp: true }]);
+    expect(await m.run({ maxInstructions: 1000 })).toEqual({ reason: 'exit', status: 15 });
+    expect(m.memory.ram[0x5000]).toBe(0);
+    expect(m.policy!.events.events().find((e) => e.kind === 'denied')).toMatchObject({ decided: 'deny-gp', rule: 'ro', asked: { action: 'mmio.write', value: 0x1234 } });
+  });
+
   it('pauses on a trap without doing the access, and goes on when run again', async () => {
     const m = machine(rom((b) => b.out(0xe9, 0x41).out(0xe9, 0x42).out(0xf4, 0x02)), [
       { id: 'trap-b', actions: ['io.write'], resource: { ports: [0xe9, 0xe9] }, effect: 'trap' },
