@@ -216,6 +216,7 @@ export class Machine {
       // Exact to the instruction in deterministic mode (the clock itself moves between slices).
       // (The policy records `created` before the CPU exists: time 0.)
       virtualTime: () => (this.cpuBuilt ? this.time.now(this.instructions) : 0),
+      instructions: () => (this.cpuBuilt ? this.instructions : 0),
       hooks: {
         // Only an instruction can take a fault; a loader's or device's access is just not done.
         raiseGp: () => {

@@ -16,6 +16,8 @@ export interface PolicyTarget {
   /** Serial ports whose output is matched against the panic patterns. */
   uarts: readonly Uart16550[];
   virtualTime: () => number;
+  /** Instructions the machine has run: a changed budget counts what already ran against it. */
+  instructions: () => number;
   hooks: PolicyHooks;
 }
 
@@ -38,7 +40,7 @@ function needsLimiter(limits: PolicyDocument['limits']): boolean {
  * device regions in its memory) and puts it on the machine: the port path, guard windows on the
  * restricted physical pages, a CPU limiter, and the panic-pattern watch on the serial ports. A
  * later `policy.update` re-installs the windows and rebuilds the limiter when its limits changed
- * (keeping the instructions already spent against the budget).
+ * (the instructions already run count against a new budget; a wall-time budget starts again).
  */
 export function attachPolicy(document: PolicyDocument, target: PolicyTarget): AttachedPolicy {
   const { memory } = target;
@@ -58,19 +60,16 @@ export function attachPolicy(document: PolicyDocument, target: PolicyTarget): At
     limiter: needsLimiter(document.limits) ? new CpuLimiter(document.limits, hostNow()) : undefined,
   };
   let limits = JSON.stringify(document.limits.cpu) + JSON.stringify(document.limits.budget);
-  // Instructions charged to limiters that were replaced: a new budget counts what already ran.
-  let spentBefore = 0;
-  let budgetOfCurrent = document.limits.budget.instructions ?? Infinity;
+  const startedAt = target.instructions();
   policy.onSwap((compiled) => {
     guard.install();
     const next = compiled.document.limits;
     const key = JSON.stringify(next.cpu) + JSON.stringify(next.budget);
     if (key === limits) return;
     limits = key;
-    if (attached.limiter !== undefined && Number.isFinite(budgetOfCurrent)) spentBefore += budgetOfCurrent - attached.limiter.remaining;
     attached.limiter = needsLimiter(next) ? new CpuLimiter(next, hostNow()) : undefined;
-    budgetOfCurrent = next.budget.instructions ?? Infinity;
-    if (attached.limiter !== undefined && Number.isFinite(budgetOfCurrent)) attached.limiter.remaining -= spentBefore;
+    // The instruction budget is for the machine's life under this policy: what already ran counts.
+    if (attached.limiter !== undefined) attached.limiter.remaining -= target.instructions() - startedAt;
   });
   for (const uart of target.uarts) {
     watchUartOutput(uart, new LineSplitter((line) => policy.guestOutput(line)));

@@ -158,6 +158,15 @@ describe('a Machine built with a policy', () => {
     expect(m.policy!.events.events().map((e) => e.kind)).toContain('budget-exhausted');
   });
 
+  it('counts what already ran against a budget changed while running', async () => {
+    const spin = rom((b) => b.label('spin').jump(0xeb, 'spin'));
+    const m = machine(spin, [], { limits: { budget: { instructions: 1_000_000 } } });
+    expect(await m.run({ maxInstructions: 3000 })).toEqual({ reason: 'budget' });
+    m.policy!.update(policyWith([], { limits: { budget: { instructions: 5000 } } }));
+    expect(await m.run()).toEqual({ reason: 'budget' });
+    expect(m.instructions).toBe(5000);
+  });
+
   it('holds a spinning guest to its instructions-per-second cap', async () => {
     const spin = rom((b) => b.label('spin').jump(0xeb, 'spin'));
     const cap = 2_000_000;
