@@ -3,7 +3,7 @@ import type { IoBus, Uart16550 } from '@tsvm/devices';
 import { PhysicalMemory } from '@tsvm/mmu';
 import { loadLinux } from './boot/linux.js';
 import { loadMultiboot } from './boot/multiboot.js';
-import { loadRom } from './boot/rom.js';
+import { attachFirmware } from './firmware/attach-firmware.js';
 import { resolveConfig, type MachineConfig, type ResolvedMachineConfig } from './config.js';
 import { validatePolicy } from './policy/load.js';
 import { applyDecoded, decodeForMachine, parseSnapshot, saveMachineSnapshot, snapshotBoot } from './snapshot/machine-snapshot.js';
@@ -168,7 +168,7 @@ export class Machine {
     });
     this.board.rtc.configureMemory(cfg.memory);
     // The ROM is in place before a policy looks at what the machine's memory claims.
-    if (cfg.boot.kind === 'rom') loadRom(this.memory, cfg.memory, cfg.boot.image);
+    if (cfg.boot.kind === 'rom') attachFirmware(this.board, this.memory, cfg.boot.image, { ramSize: cfg.memory, cpus: 1 });
     if (options.policy !== undefined && options.wrapPorts !== undefined) {
       throw new VmmError('InvalidArgument', 'MachineOptions: give a policy or wrapPorts, not both (the policy owns the port path)');
     }

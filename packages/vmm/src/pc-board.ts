@@ -4,6 +4,9 @@ import {
   DebugConsole,
   DebugExit,
   DualPic,
+  FW_CFG_IO_BASE,
+  FW_CFG_IO_SIZE,
+  FwCfg,
   I440fx,
   I8042,
   IoApic,
@@ -59,6 +62,8 @@ export const PORT_PCI_CONFIG = 0xcf8;
 export const PORT_RESET_CONTROL = 0xcf9;
 export const PORT_DEBUG_CONSOLE = 0xe9;
 export const PORT_DEBUG_EXIT = 0xf4;
+/** Where SeaBIOS built for QEMU writes its log (QEMU's `-device isa-debugcon,iobase=0x402`). */
+export const PORT_FIRMWARE_DEBUG_CONSOLE = 0x402;
 export const IOAPIC_DEFAULT_BASE = 0xfec0_0000;
 const IRQ_PIT = 0;
 const IRQ_KEYBOARD = 1;
@@ -88,6 +93,12 @@ export class PcBoard {
   readonly debugConsole: DebugConsole;
   readonly debugExit: DebugExit;
   readonly pciHost: PciHost | undefined;
+  /** The host bridge at 00:00.0 (its PAM registers drive the shadow RAM of a firmware boot). */
+  readonly i440fx: I440fx | undefined;
+  /** QEMU's firmware configuration device at 0x510 (the machine adds the items). */
+  readonly fwCfg: FwCfg;
+  /** The firmware log port at 0x402, writing to the same place as the debug console. */
+  readonly firmwareDebugConsole: DebugConsole;
   readonly lapic: LocalApic | undefined;
   readonly ioapic: IoApic | undefined;
   /** What the CPU asks for interrupts: the local APIC when present, else the master PIC. */
@@ -149,7 +160,8 @@ export class PcBoard {
       const host = new PciHost({ router, resetControl: this.resetControl });
       this.pciHost = host;
       this.add(host, 'pci', PORT_PCI_CONFIG, 8);
-      host.attach(new I440fx(), 0);
+      this.i440fx = new I440fx();
+      host.attach(this.i440fx, 0);
       host.attach(new Piix3({ host }), 1);
     } else {
       bus.register('reset-control', PORT_RESET_CONTROL, 1, this.resetControl);
@@ -157,6 +169,10 @@ export class PcBoard {
 
     this.debugConsole = new DebugConsole((b) => ev.debugConsole(b));
     this.add(this.debugConsole, 'debugcon', PORT_DEBUG_CONSOLE, 1);
+    this.firmwareDebugConsole = new DebugConsole((b) => ev.debugConsole(b), 'debugcon-402');
+    this.add(this.firmwareDebugConsole, 'debugcon-402', PORT_FIRMWARE_DEBUG_CONSOLE, 1);
+    this.fwCfg = new FwCfg({ memory: options.memory });
+    this.add(this.fwCfg, 'fw-cfg', FW_CFG_IO_BASE, FW_CFG_IO_SIZE);
     this.debugExit = new DebugExit((status) => ev.exitRequested(status));
     this.add(this.debugExit, 'debug-exit', PORT_DEBUG_EXIT, 4);
 

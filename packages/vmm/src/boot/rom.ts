@@ -14,7 +14,7 @@ const ROM_GRANULE = 4096;
  * 16 bytes hold the reset vector at 0xFFFFFFF0) and its last 128 KiB (or all of a smaller image) end at
  * 1 MiB, where real-mode code at F000:FFF0 runs it. The image must be a whole number of 4 KiB pages.
  */
-export function loadRom(memory: PhysicalMemory, ramSize: number, image: Uint8Array, name = 'bios'): void {
+export function loadRom(memory: PhysicalMemory, ramSize: number, image: Uint8Array, name = 'bios', isaWindow = true): void {
   if (image.length === 0) throw new VmmError('InvalidImage', `${name} image is empty`);
   if (image.length % ROM_GRANULE !== 0) {
     throw new VmmError('InvalidImage', `${name} image is ${image.length} bytes: a flat ROM must be a multiple of 4 KiB (its last 16 bytes are the reset vector)`);
@@ -27,5 +27,6 @@ export function loadRom(memory: PhysicalMemory, ramSize: number, image: Uint8Arr
     throw new VmmError('OutOfMemory', `${name} image of ${image.length} bytes at the top of 4 GiB overlaps RAM ending at 0x${ramSize.toString(16)}`);
   }
   memory.mapRom(FOUR_GIB - image.length, image, name);
-  memory.mapRom(ONE_MIB - low, image.subarray(image.length - low), `${name}-isa`);
+  // A chipset with shadow RAM decodes the ISA window itself (see firmware/shadow-ram.ts).
+  if (isaWindow) memory.mapRom(ONE_MIB - low, image.subarray(image.length - low), `${name}-isa`);
 }
