@@ -398,11 +398,7 @@ function finishValid(s: DecodeState, into: Instruction, def: number, ctx: number
   if (s.enc === 2 && !evexBeforeOperands(s, into, def)) return finishInvalid(s, into);
   if (!decodeOperands(s, into, def * 5, count)) return finishInvalid(s, into);
   if (s.d3now) s.pos++; // the 3DNow! opcode byte, already read by peek3dnowOpcode
-  if (s.enc === 2 && s.evexZ !== 0 && into.opKind[0] === OpKind.Memory) {
-    // Zeroing-masking has no meaning for a memory destination.
-    s.error = DecodeError.InvalidInstruction;
-    return finishInvalid(s, into);
-  }
+  if (s.enc === 2 && !evexAfterOperands(s, into, def)) return finishInvalid(s, into);
   for (let k = count; k < prevCount; k++) {
     into.opKind[k] = 0;
     into.opRegister[k] = 0;
@@ -495,6 +491,18 @@ function evexBeforeOperands(s: DecodeState, into: Instruction, def: number): boo
       into.suppressAllExceptions = true;
     } else {
       return evexInvalid(s);
+    }
+  }
+  return true;
+}
+
+/** EVEX rules that need the decoded operands: no zeroing into memory, a destination distinct from the sources where required. */
+function evexAfterOperands(s: DecodeState, into: Instruction, def: number): boolean {
+  if (s.evexZ !== 0 && into.opKind[0] === OpKind.Memory) return evexInvalid(s);
+  if (((DEF_EVEX[def] ?? 0) & EVEX_ATTR.DST_UNIQUE) !== 0) {
+    const dst = into.opRegister[0] ?? 0;
+    for (let k = 1; k < into.opCount; k++) {
+      if (into.opKind[k] === OpKind.Register && into.opRegister[k] === dst) return evexInvalid(s);
     }
   }
   return true;

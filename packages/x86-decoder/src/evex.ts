@@ -5,7 +5,7 @@ import { type DecodeState, readByte } from './state.js';
 /**
  * Parse the three payload bytes of an EVEX prefix (62 P0 P1 P2, SDM vol. 2, 2.7.1). Fills the
  * state's register-extension bits, vvvv/V', z, b, aaa and L'L, returns the opcode map (7 = 0F, 8 =
- * 0F38, 9 = 0F3A, the table's EVEX maps) and updates `s.ctx`; -1 with `s.error` set when the prefix
+ * 0F38, 9 = 0F3A, 14 = map 5, 15 = map 6: the table's EVEX maps) and updates `s.ctx`; -1 with `s.error` set when the prefix
  * is invalid or cut short.
  */
 export function parseEvex(s: DecodeState, ctxIn: number): number {
@@ -16,9 +16,9 @@ export function parseEvex(s: DecodeState, ctxIn: number): number {
   if (p1 < 0) return -1;
   const p2 = readByte(s);
   if (p2 < 0) return -1;
-  const map = p0 & 3;
-  // P0 bits 3:2 are reserved (0) and P1 bit 2 is fixed (1); map 0 does not exist.
-  if ((p0 & 0x0c) !== 0 || (p1 & 4) === 0 || map === 0) {
+  const map = p0 & 7;
+  // P0 bit 3 is reserved (0) and P1 bit 2 is fixed (1); maps 1-3, 5 and 6 (AVX512-FP16) exist.
+  if ((p0 & 0x08) !== 0 || (p1 & 4) === 0 || map === 0 || map === 4 || map === 7) {
     // The opcode and ModR/M bytes still belong to the (invalid) instruction.
     if (readByte(s) >= 0) readByte(s);
     if (s.error === 0) s.error = DecodeError.InvalidInstruction;
@@ -61,5 +61,5 @@ export function parseEvex(s: DecodeState, ctxIn: number): number {
   if (vvvv !== 0) ctx |= CTX.VVVV_USED;
   s.vectorLength = 128 << s.evexLL;
   s.ctx = ctx;
-  return map + 6;
+  return map < 4 ? map + 6 : map + 9; // 0F, 0F38, 0F3A -> 7-9; maps 5, 6 -> 14, 15
 }

@@ -61,9 +61,12 @@ const SPECIAL_WORDS: Readonly<Record<string, number>> = {
   'ptr16:16': S.Ptr1616, 'ptr16:32': S.Ptr1632, xlat: S.Xlat,
 };
 
-/** EVEX attribute words: opmask allowed (`k`), opmask with zeroing (`kz`), opmask required (`kreq`), rounding (`er`), suppress-all-exceptions (`sae`). */
+/**
+ * EVEX attribute words: opmask allowed (`k`), opmask with zeroing (`kz`), opmask required (`kreq`),
+ * rounding (`er`), suppress-all-exceptions (`sae`), destination distinct from the sources (`dstunique`).
+ */
 const EVEX_WORDS: Readonly<Record<string, number>> = {
-  k: EVEX_ATTR.K, kz: EVEX_ATTR.K | EVEX_ATTR.Z, kreq: EVEX_ATTR.K | EVEX_ATTR.KREQ, er: EVEX_ATTR.ER, sae: EVEX_ATTR.SAE,
+  dstunique: EVEX_ATTR.DST_UNIQUE, k: EVEX_ATTR.K, kz: EVEX_ATTR.K | EVEX_ATTR.Z, kreq: EVEX_ATTR.K | EVEX_ATTR.KREQ, er: EVEX_ATTR.ER, sae: EVEX_ATTR.SAE,
 };
 
 /** Bytes of one broadcast element (`Float32` 4, `2xInt16` 4, `Float16` 2); 0 if unknown. */
@@ -120,6 +123,7 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
     let vex = false;
     let evex = false;
     let xopMap = 0;
+    let evexMap = 0;
     let d3now = false;
     let modrm: string | undefined;
     for (const tok of line.encoding) {
@@ -146,6 +150,8 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
         xopMap = tok === 'XOP8' ? 11 : tok === 'XOP9' ? 12 : 13;
         limit(CTX.ENC_SHIFT, 2, 3);
         limit(CTX.MP_SHIFT, 2, 0);
+      } else if (tok === 'MAP5' || tok === 'MAP6') {
+        evexMap = tok === 'MAP5' ? 14 : 15;
       } else if (tok === '3DNOW') {
         d3now = true;
       } else if (tok === 'E') {
@@ -176,7 +182,10 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
       }
     }
     if (bytes.length !== 1) throw new TableError('Syntax', `${where}: expected one opcode byte after the escape bytes, got ${bytes.length}`);
-    if (vex || evex) {
+    if (evexMap !== 0) {
+      if (!evex || map !== 0) throw new TableError('Syntax', `${where}: MAP5/MAP6 are EVEX maps and take no 0F escape`);
+      map = evexMap;
+    } else if (vex || evex) {
       if (map === 0) throw new TableError('Syntax', `${where}: a VEX/EVEX encoding needs the 0F, 0F 38 or 0F 3A map`);
       map += vex ? 3 : 6;
     } else if (xopMap !== 0 || d3now) {

@@ -76,4 +76,6 @@ export const EVEX_ATTR = {
   BCST_LOG2_SHIFT: 9,
   /** EVEX.V' may be set: an operand uses vvvv or a VSIB index (else V' must be 0, inverted 1). */
   V2_USED: 1 << 11,
+  /** The destination register must differ from the source registers (complex FP16 multiplies). */
+  DST_UNIQUE: 1 << 12,
 } as const;

@@ -81,6 +81,7 @@ export const CpuFeature = {
   XOP: 76,
   TBM: 77,
   LWP: 78,
+  AVX512_FP16: 79,
 } as const;
 export type CpuFeature = (typeof CpuFeature)[keyof typeof CpuFeature];
 
@@ -165,4 +166,5 @@ export const CPU_FEATURE_NAMES: readonly string[] = [
   'XOP',
   'TBM',
   'LWP',
+  'AVX512_FP16',
 ];
