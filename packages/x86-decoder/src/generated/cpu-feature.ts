@@ -82,6 +82,11 @@ export const CpuFeature = {
   TBM: 77,
   LWP: 78,
   AVX512_FP16: 79,
+  AVX_IFMA: 80,
+  AVX_VNNI_INT8: 81,
+  AVX_VNNI_INT16: 82,
+  SM4: 83,
+  SM3: 84,
 } as const;
 export type CpuFeature = (typeof CpuFeature)[keyof typeof CpuFeature];
 
@@ -167,4 +172,9 @@ export const CPU_FEATURE_NAMES: readonly string[] = [
   'TBM',
   'LWP',
   'AVX512_FP16',
+  'AVX_IFMA',
+  'AVX_VNNI_INT8',
+  'AVX_VNNI_INT16',
+  'SM4',
+  'SM3',
 ];
