@@ -1,5 +1,6 @@
 import { CPU_MODEL_NAMES, type CpuModelName } from '@tsvm/cpu';
 import { MAX_RAM_SIZE, PAGE_SIZE } from '@tsvm/mmu';
+import { IDE_SLOTS, type IdeDrive } from './disks/attach-ide.js';
 import { VmmError } from './errors.js';
 
 /** What the machine boots. Images are the bytes of the files; loaders validate them as untrusted input. */
@@ -38,6 +39,10 @@ export interface MachineConfig {
   noReboot?: boolean;
   /** The RTC's date at power-on, Unix seconds. Default: the host's time in realtime mode, 2000-01-01 in deterministic mode. */
   rtcStart?: number;
+  /** Drives on the IDE channels (hda-hdd), for firmware boots. Default none (no IDE controller). */
+  drives?: readonly IdeDrive[];
+  /** Devices the firmware tries in order, QEMU's `-boot` letters: a floppy, c hard disk, d CD-ROM. Default "cad". */
+  bootOrder?: string;
 }
 
 /** A configuration with every default filled in, as the machine uses it. */
@@ -52,6 +57,8 @@ export interface ResolvedMachineConfig {
   nsPerInstruction: number;
   noReboot: boolean;
   rtcStart: number;
+  drives: readonly IdeDrive[];
+  bootOrder: string;
 }
 
 export const DEFAULT_MEMORY = 64 << 20;
@@ -136,7 +143,20 @@ export function resolveConfig(input: MachineConfig): ResolvedMachineConfig {
   const cpuGeneration = CPU_MODEL_NAMES.indexOf(cpu);
   // The local APIC arrived with the P54C; an APIC on an older model has no MSR to find it by.
   if (apic && cpuGeneration < CPU_MODEL_NAMES.indexOf('pentium')) invalid('apic', `the ${cpu} has no local APIC`);
+  const drives = input.drives ?? [];
+  if (!Array.isArray(drives)) invalid('drives', 'must be an array of { slot, media, device }');
+  drives.forEach((d: IdeDrive, i) => {
+    if (!IDE_SLOTS.includes(d.slot)) invalid(`drives[${i}].slot`, `must be one of ${IDE_SLOTS.join(', ')}, got ${JSON.stringify(d.slot)}`);
+    if (d.media !== 'disk' && d.media !== 'cdrom') invalid(`drives[${i}].media`, `must be "disk" or "cdrom", got ${JSON.stringify(d.media)}`);
+    if (d.media === 'disk' && d.device === undefined) invalid(`drives[${i}].device`, 'a hard disk needs an image');
+  });
+  const bootOrder = input.bootOrder ?? 'cad';
+  if (typeof bootOrder !== 'string' || !/^[acd]{1,3}$/.test(bootOrder) || new Set(bootOrder).size !== bootOrder.length) {
+    invalid('bootOrder', `must be up to three different letters of a (floppy), c (hard disk), d (CD-ROM), got ${JSON.stringify(bootOrder)}`);
+  }
   return {
+    drives,
+    bootOrder,
     memory,
     cpu,
     boot: resolveBoot(input.boot),

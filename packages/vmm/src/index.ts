@@ -98,3 +98,8 @@ export {
   type EventSubscriber,
   type VmEvent,
 } from './events/event-log.js';
+export { attachIde, IDE_SLOTS, type IdeDrive, type IdeSlot, type IdeWiring } from './disks/attach-ide.js';
+export { ideSlotOf, openDrives } from './disks/open-drives.js';
+export { attachFirmware, writeBootOrder, type FirmwareFacts } from './firmware/attach-firmware.js';
+export { defaultBiosPath, SEABIOS_DIR } from './firmware/default-bios.js';
+export { ShadowRam } from './firmware/shadow-ram.js';

@@ -3,6 +3,7 @@ import type { IoBus, Uart16550 } from '@tsvm/devices';
 import { PhysicalMemory } from '@tsvm/mmu';
 import { loadLinux } from './boot/linux.js';
 import { loadMultiboot } from './boot/multiboot.js';
+import { attachIde } from './disks/attach-ide.js';
 import { attachFirmware } from './firmware/attach-firmware.js';
 import { resolveConfig, type MachineConfig, type ResolvedMachineConfig } from './config.js';
 import { validatePolicy } from './policy/load.js';
@@ -168,7 +169,8 @@ export class Machine {
     });
     this.board.rtc.configureMemory(cfg.memory);
     // The ROM is in place before a policy looks at what the machine's memory claims.
-    if (cfg.boot.kind === 'rom') attachFirmware(this.board, this.memory, cfg.boot.image, { ramSize: cfg.memory, cpus: 1 });
+    if (cfg.drives.length > 0) attachIde(this.board, this.memory, cfg.drives);
+    if (cfg.boot.kind === 'rom') attachFirmware(this.board, this.memory, cfg.boot.image, { ramSize: cfg.memory, cpus: 1, bootOrder: cfg.bootOrder });
     if (options.policy !== undefined && options.wrapPorts !== undefined) {
       throw new VmmError('InvalidArgument', 'MachineOptions: give a policy or wrapPorts, not both (the policy owns the port path)');
     }
@@ -186,6 +188,8 @@ export class Machine {
       timeStampCounter: (retired) => this.timeSource.now(this.retiredBeforeReset + retired) * TSC_TICKS_PER_NS,
       ...(this.board.lapic !== undefined ? { apic: this.board.lapic } : {}),
     });
+    // FERR# (numeric errors reported externally, CR0.NE = 0) goes to IRQ 13 through the board's latch.
+    this.cpu.fpu.onFerr = (asserted) => this.board.fpuError.setFerr(asserted);
     this.debugger = new Debugger(this.cpu);
     const trace = options.traceInstructions;
     if (trace !== undefined) this.debugger.setTrace((registers) => trace(formatInstructionAt(this.cpu, this.memory), registers));

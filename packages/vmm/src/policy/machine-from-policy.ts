@@ -1,7 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { kernelKind, readBootFile } from '../boot-files.js';
 import type { BootSource, MachineConfig } from '../config.js';
+import { openDrives } from '../disks/open-drives.js';
 import { VmmError } from '../errors.js';
+import { defaultBiosPath } from '../firmware/default-bios.js';
 import { Machine, type MachineOptions } from '../machine.js';
 import { compilePolicy } from './compiled-policy.js';
 import { DECIDE_TRAP } from './decision.js';
@@ -29,7 +31,11 @@ export async function bootSourceOf(document: PolicyDocument, baseDir: string): P
   const boot = document.hardware.boot;
   const file = (path: string, what: string): Promise<Uint8Array> => readBootFile(isAbsolute(path) ? path : resolve(baseDir, path), what);
   if (boot.bios !== undefined) return { kind: 'rom', image: await file(boot.bios, 'BIOS image') };
-  if (boot.kernel === undefined) fail('hardware.boot', 'nothing to boot: give boot.kernel or boot.bios (booting from a disk is not supported yet)');
+  if (boot.kernel === undefined) {
+    // Booting from a disk: the firmware does it (Debian's SeaBIOS unless boot.bios names one).
+    if (document.hardware.disks.length > 0) return { kind: 'rom', image: await file(defaultBiosPath(document.hardware.pci), 'BIOS image') };
+    fail('hardware.boot', 'nothing to boot: give boot.kernel, boot.bios or a disk (hda-hdd, cdrom)');
+  }
   const kernel = await file(boot.kernel, 'kernel');
   const kind = kernelKind(kernel);
   if (kind === 'linux') {
@@ -42,6 +48,13 @@ export async function bootSourceOf(document: PolicyDocument, baseDir: string): P
     return { kind: 'multiboot', kernel, modules, cmdline: boot.append === undefined ? boot.kernel : `${boot.kernel} ${boot.append}` };
   }
   throw new VmmError('InvalidImage', `kernel '${boot.kernel}' is neither a Linux bzImage (no "HdrS" setup header) nor a Multiboot kernel (no Multiboot header in its first 8 KiB)`);
+}
+
+/** `hardware.boot.order` as QEMU's -boot letters (c hard disk, d CD-ROM); hard disk, CD-ROM when empty. */
+function bootOrderOf(document: PolicyDocument): string {
+  const letters = document.hardware.boot.order.map((d) => (d === 'disk' ? 'c' : d === 'cdrom' ? 'd' : '')).join('');
+  const unique = [...new Set(letters)].join('');
+  return unique.length > 0 ? unique : 'cad';
 }
 
 /**
@@ -62,9 +75,15 @@ export async function machineFromPolicy(document: PolicyDocument, baseDir: strin
       denied.push(w.id);
       continue;
     }
-    fail(w.field, `${w.what} (${w.id}) cannot be attached yet: the PC board has no disk controller or extra device models wired in`);
+    if (w.what !== 'a disk') fail(w.field, `${w.what} (${w.id}) cannot be attached yet: the PC board has no extra device models wired in`);
   }
-  const config = machineConfigOf(document, await bootSourceOf(document, baseDir));
+  const boot = await bootSourceOf(document, baseDir);
+  if (boot.kind !== 'rom' && document.hardware.disks.some((d) => !denied.includes(d.id))) {
+    fail('hardware.disks', 'disks are reached through the firmware: boot with a BIOS (boot.bios, or none to use SeaBIOS), not a kernel');
+  }
+  const allowed = new Set(document.hardware.disks.map((d) => d.id).filter((id) => !denied.includes(id)));
+  const drives = await openDrives(document, baseDir, allowed);
+  const config = { ...machineConfigOf(document, boot), drives, bootOrder: bootOrderOf(document) };
   return { config, options: { policy: document }, denied };
 }
 

@@ -27,6 +27,8 @@ describe('policyFromRunFlags', () => {
     maxInstructions: 5000,
     apic: false,
     pci: false,
+    drives: [{ id: 'hda', path: 'disk.qcow2', format: 'qcow2' as const, readOnly: false }],
+    bootOrder: 'dc',
   } satisfies Record<keyof RunFlags, unknown>;
 
   it('puts every flag in its documented field', () => {
@@ -37,6 +39,7 @@ describe('policyFromRunFlags', () => {
       serial: 'file:com1.log',
       debugcon: 'stdio',
       deterministic: 'deterministic',
+      bootOrder: ['cdrom', 'disk'],
     };
     for (const key of Object.keys(RUN_FLAG_FIELDS) as (keyof RunFlags)[]) {
       if (key === 'bios') continue;

@@ -1,7 +1,7 @@
 import type { CpuModelName } from '@tsvm/cpu';
 import type { MachineConfig } from '../config.js';
 import { validatePolicy } from './load.js';
-import type { PolicyDocument } from './schema.js';
+import type { DISK_FORMATS, PolicyDocument } from './schema.js';
 
 /** Where a character device goes, as `tsvm run` parses `--serial` / `--debugcon`. */
 export type RunCharTarget = { kind: 'stdio' } | { kind: 'file'; path: string } | { kind: 'none' };
@@ -23,6 +23,15 @@ export interface RunFlags {
   maxInstructions?: number | undefined;
   apic?: boolean;
   pci?: boolean;
+  /** IDE drives (`--hda`, `--cdrom`, ...): the id names the position (hda-hdd, cdrom); paths absolute. */
+  drives?: readonly { id: string; path: string; format: (typeof DISK_FORMATS)[number]; readOnly: boolean }[] | undefined;
+  /** `--boot`: QEMU's letters, c hard disk, d CD-ROM (first to last). */
+  bootOrder?: string | undefined;
+}
+
+/** QEMU's `-boot` letters as `hardware.boot.order` entries (a floppy has none: it is left out). */
+function bootOrderEntries(letters: string): ('disk' | 'cdrom')[] {
+  return [...letters].flatMap((c) => (c === 'c' ? ['disk' as const] : c === 'd' ? ['cdrom' as const] : []));
 }
 
 /** Each `tsvm run` flag and the policy field that holds its setting. */
@@ -42,6 +51,8 @@ export const RUN_FLAG_FIELDS: Readonly<Record<keyof RunFlags, { flag: string; fi
   maxInstructions: { flag: '--max-instructions N', field: 'limits.budget.instructions' },
   apic: { flag: '--apic', field: 'hardware.apic' },
   pci: { flag: '--no-pci', field: 'hardware.pci' },
+  drives: { flag: '--hda/--hdb/--hdc/--hdd/--cdrom FILE', field: 'hardware.disks' },
+  bootOrder: { flag: '--boot ORDER', field: 'hardware.boot.order' },
 };
 
 function target(t: RunCharTarget | undefined, fallback: string): string {
@@ -65,6 +76,11 @@ export function mergeRunFlags(document: PolicyDocument, flags: RunFlags): Policy
   } else if (flags.initrd !== undefined || flags.append !== undefined) {
     hw.boot = { ...hw.boot, ...(flags.initrd !== undefined ? { initrd: flags.initrd } : {}), ...(flags.append !== undefined ? { append: flags.append } : {}) };
   }
+  if (flags.drives !== undefined) {
+    const ids = new Set(flags.drives.map((d) => d.id));
+    hw.disks = [...hw.disks.filter((d) => !ids.has(d.id)), ...flags.drives];
+  }
+  if (flags.bootOrder !== undefined) hw.boot = { ...hw.boot, order: bootOrderEntries(flags.bootOrder) };
   if (flags.serial !== undefined) hw.serial = [target(flags.serial, 'stdio'), ...hw.serial.slice(1)];
   if (flags.debugcon !== undefined) hw.debugcon = target(flags.debugcon, 'none');
   if (flags.noReboot !== undefined) hw.noReboot = flags.noReboot;
@@ -96,7 +112,8 @@ export function policyFromRunFlags(flags: RunFlags, vmId = 'vm'): PolicyDocument
       pci: flags.pci ?? true,
       serial: [target(flags.serial, 'stdio')],
       debugcon: target(flags.debugcon, 'none'),
-      boot,
+      boot: { ...boot, ...(flags.bootOrder !== undefined ? { order: bootOrderEntries(flags.bootOrder) } : {}) },
+      ...(flags.drives !== undefined ? { disks: flags.drives } : {}),
       time: flags.deterministic === true ? 'deterministic' : 'realtime',
       noReboot: flags.noReboot ?? false,
     },
