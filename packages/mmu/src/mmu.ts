@@ -188,7 +188,11 @@ export class Mmu extends PagingControls {
    * or -1 with the fault fields set. For a CPU that reads code from `phys` (and marks code pages).
    */
   translateFetch(lin: number): number {
-    return this.translate(lin, 0, ACCESS_FETCH | this.userAccess);
+    // A TLB hit (the CPU asks once per instruction) needs no walk: the entry was filled by one.
+    const t = this.xTags;
+    const i = ((lin >>> H_PAGE_SHIFT) & H_TLB_MASK) << 1;
+    if (t[i] === (lin & H_TAG)) return (t[i + 1] | (lin & H_PAGE_MASK)) >>> 0;
+    return this.translate(lin | 0, 0, ACCESS_FETCH | this.userAccess);
   }
 
   /**
