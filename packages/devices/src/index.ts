@@ -124,6 +124,7 @@ export {
   OUTPUT_A20,
 } from './i8042.js';
 export { Port92, PORT92_FAST_RESET, PORT92_A20 } from './port92.js';
+export { CoprocessorErrorLatch } from './coprocessor-error.js';
 export { ResetControl, RC_SYSTEM_RESET, RC_RESET_CPU, RC_FULL_RESET, type ResetKind } from './reset-control.js';
 export {
   PciFunction,

@@ -17,6 +17,7 @@ import {
   Pit8254,
   PciHost,
   Port92,
+  CoprocessorErrorLatch,
   ResetControl,
   Rtc,
   SystemControlPortB,
@@ -62,12 +63,15 @@ export const PORT_PCI_CONFIG = 0xcf8;
 export const PORT_RESET_CONTROL = 0xcf9;
 export const PORT_DEBUG_CONSOLE = 0xe9;
 export const PORT_DEBUG_EXIT = 0xf4;
+/** The coprocessor-error latch: FERR# to IRQ 13, cleared by a write to 0xF0. */
+export const PORT_FPU_ERROR = 0xf0;
 /** Where SeaBIOS built for QEMU writes its log (QEMU's `-device isa-debugcon,iobase=0x402`). */
 export const PORT_FIRMWARE_DEBUG_CONSOLE = 0x402;
 export const IOAPIC_DEFAULT_BASE = 0xfec0_0000;
 const IRQ_PIT = 0;
 const IRQ_KEYBOARD = 1;
 const IRQ_RTC = 8;
+const IRQ_FPU_ERROR = 13;
 const IRQ_MOUSE = 12;
 /** ISA lines 0-15 plus the four PCI PIRQ inputs of an I/O APIC. */
 const ROUTER_LINES = 24;
@@ -89,6 +93,8 @@ export class PcBoard {
   readonly uarts: Uart16550[] = [];
   readonly kbc: I8042;
   readonly port92: Port92;
+  /** FERR# to IRQ 13; the machine connects the CPU's FPU to `fpuError.setFerr`. */
+  readonly fpuError: CoprocessorErrorLatch;
   readonly resetControl: ResetControl;
   readonly debugConsole: DebugConsole;
   readonly debugExit: DebugExit;
@@ -153,6 +159,8 @@ export class PcBoard {
       onReset: () => ev.resetRequested('port92'),
     });
     this.add(this.port92, 'port92', PORT_A20_FAST, 1);
+    this.fpuError = new CoprocessorErrorLatch({ irq: router.source(IRQ_FPU_ERROR) });
+    this.add(this.fpuError, 'fpu-error', PORT_FPU_ERROR, 2);
 
     this.resetControl = new ResetControl({ onReset: () => ev.resetRequested('reset-control') });
     devices.push(this.resetControl);

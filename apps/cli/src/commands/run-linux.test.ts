@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../cli.js';
@@ -51,14 +52,15 @@ describe('tsvm run boots Debian Linux', () => {
     'answers commands typed into the serial console (uname -a, /proc/cpuinfo)',
     async () => {
       requireGuest();
-      const io = captureIo();
+      const keyboard = new PassThrough();
+      const io = { ...captureIo(), stdin: keyboard };
       let typed = false;
       const exited = runCli(['run', '--kernel', kernel, '--initrd', initrd, '--append', `${APPEND} tsvm.mode=shell`, '-m', '128M', '--no-reboot'], io);
       // Type once the shell is up; the console echoes and the answers follow on stdout.
       const timer = setInterval(() => {
         if (!typed && io.out().includes('TSVM-LINUX-SHELL')) {
           typed = true;
-          io.stdin.write('uname -a\ncat /proc/cpuinfo\necho TSVM-TEST-$((40 + 2))\nreboot -f\n');
+          keyboard.write('uname -a\ncat /proc/cpuinfo\necho TSVM-TEST-$((40 + 2))\nreboot -f\n');
         }
       }, 200);
       let code: number;
