@@ -31,6 +31,19 @@ describe('Machine: time-stamp counter', () => {
     expect(s.eax - s.ebx).toBe(5 * 2);
   });
 
+  it('a restored snapshot reads the TSC the original run read at the same instruction', async () => {
+    // cli / 20 x nop / rdtsc / hlt
+    const { m } = machine([0xfa, ...new Array<number>(20).fill(0x90), 0x0f, 0x31, 0xf4], {}, { nsPerInstruction: 3 });
+    expect(await m.run({ maxInstructions: 8 })).toEqual({ reason: 'budget' });
+    const snapshot = m.saveSnapshot();
+    await m.run();
+    const first = m.cpu.getState().eax;
+    expect(first).toBe(22 * 3); // jmp far, cli, 20 nops
+    m.restoreSnapshot(snapshot);
+    await m.run();
+    expect(m.cpu.getState().eax).toBe(first);
+  });
+
   it('IA32_APIC_BASE and the CPUID APIC bit follow the board local APIC', async () => {
     // mov ecx, 1Bh / rdmsr / mov esi, eax / mov eax, 1 / cpuid / hlt
     const code = [0xfa, 0x66, 0xb9, 0x1b, 0, 0, 0, 0x0f, 0x32, 0x66, 0x89, 0xc6, 0x66, 0xb8, 1, 0, 0, 0, 0x0f, 0xa2, 0xf4];
