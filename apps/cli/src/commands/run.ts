@@ -24,7 +24,13 @@ Policy and snapshots:
                           flags go with it; --max-instructions becomes a change to its policy)
 
 Boot (one of, or hardware.boot of the policy):
-  --bios FILE             flat firmware image at the reset vector (top of 4 GiB and below 1 MiB)
+  --bios FILE             flat firmware image at the reset vector (top of 4 GiB, and below 1 MiB through
+                          the i440FX shadow RAM on a PCI PC); SeaBIOS from Debian's seabios package
+                          (/usr/share/seabios) when only drives are given
+  --hda, --hdb, --hdc, --hdd FILE
+                          IDE hard disk image (raw, qcow2, VHD, VHDX, VMDK; detected) at that position
+  --cdrom FILE            CD-ROM image on the secondary master (hdc), read-only
+  --boot ORDER            the firmware's boot order, QEMU's letters: c hard disk, d CD-ROM (default cad)
   --kernel FILE           Linux bzImage (32-bit boot protocol) or Multiboot v1 kernel (ELF or a.out kludge)
   --initrd FILE[,FILE]    Linux: the initrd; Multiboot: modules, comma-separated ("FILE args" passes args)
   --append STRING         the kernel command line

@@ -12,6 +12,14 @@ export interface RunArgs {
   initrd: string | undefined;
   append: string | undefined;
   bios: string | undefined;
+  /** IDE drives by QEMU's names: hard disk images at hda-hdd, a CD-ROM image (hdc). */
+  hda: string | undefined;
+  hdb: string | undefined;
+  hdc: string | undefined;
+  hdd: string | undefined;
+  cdrom: string | undefined;
+  /** `--boot`: QEMU's letters, c hard disk, d CD-ROM. */
+  bootOrder: string | undefined;
   serial: CharTarget;
   debugcon: CharTarget;
   noReboot: boolean;
@@ -39,6 +47,9 @@ export interface RunArgs {
   given: Set<keyof RunArgs>;
 }
 
+/** The drive flags, by the policy disk id each becomes. */
+export const DRIVE_FIELDS = ['hda', 'hdb', 'hdc', 'hdd', 'cdrom'] as const;
+
 /** Flags that take a value, by every name they answer to (QEMU spells them with one dash). */
 const VALUE_FLAGS: Record<string, keyof RunArgs> = {
   m: 'memory',
@@ -48,6 +59,12 @@ const VALUE_FLAGS: Record<string, keyof RunArgs> = {
   initrd: 'initrd',
   append: 'append',
   bios: 'bios',
+  hda: 'hda',
+  hdb: 'hdb',
+  hdc: 'hdc',
+  hdd: 'hdd',
+  cdrom: 'cdrom',
+  boot: 'bootOrder',
   serial: 'serial',
   debugcon: 'debugcon',
   'max-instructions': 'maxInstructions',
@@ -114,6 +131,12 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     initrd: undefined,
     append: undefined,
     bios: undefined,
+    hda: undefined,
+    hdb: undefined,
+    hdc: undefined,
+    hdd: undefined,
+    cdrom: undefined,
+    bootOrder: undefined,
     serial: { kind: 'stdio' },
     debugcon: { kind: 'none' },
     noReboot: false,
@@ -182,6 +205,14 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
         if (!(BREAK_ACTIONS as readonly string[]).includes(value)) throw new CliError('Usage', `--break-action: expected one of ${BREAK_ACTIONS.join(', ')}, got '${value}'`);
         a.breakAction = value as BreakAction;
         break;
+      case 'bootOrder': {
+        const order = value.startsWith('order=') ? value.slice(6) : value;
+        if (!/^[acd]{1,3}$/.test(order) || new Set(order).size !== order.length) {
+          throw new CliError('Usage', `--boot: '${value}' is not up to three different letters of c (hard disk), d (CD-ROM), a (floppy)`);
+        }
+        a.bootOrder = order;
+        break;
+      }
       case 'maxInstructions': {
         const n = Number(value);
         if (!Number.isSafeInteger(n) || n <= 0) throw new CliError('Usage', `--max-instructions: '${value}' is not a positive integer`);
@@ -198,8 +229,8 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     if (machineFlags.length > 0 || a.policy !== undefined) {
       throw new CliError('Usage', `--restore takes the machine and its policy from the snapshot; it cannot be combined with ${[...machineFlags.map((f) => `--${flagName(f)}`), ...(a.policy !== undefined ? ['--policy'] : [])].join(', ')}`);
     }
-  } else if (a.kernel === undefined && a.bios === undefined && a.policy === undefined) {
-    throw new CliError('Usage', 'nothing to boot: give --kernel FILE, --bios FILE, --policy FILE or --restore FILE');
+  } else if (a.kernel === undefined && a.bios === undefined && a.policy === undefined && DRIVE_FIELDS.every((f) => a[f] === undefined)) {
+    throw new CliError('Usage', 'nothing to boot: give --kernel FILE, --bios FILE, --hda FILE, --cdrom FILE, --policy FILE or --restore FILE');
   }
   if (a.kernel !== undefined && a.bios !== undefined) throw new CliError('Usage', '--kernel boots without firmware; it cannot be combined with --bios');
   if (a.policy === undefined && a.kernel === undefined && (a.initrd !== undefined || a.append !== undefined)) throw new CliError('Usage', '--initrd and --append need --kernel');
