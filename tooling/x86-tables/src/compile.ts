@@ -316,11 +316,10 @@ export function compileTable(table: ParsedTable, fileName: string): CompiledTabl
     let evexWord = 0;
     if (evex) {
       const memName = memorySizes.names[Math.max(memSize, 0)] ?? 'Unknown';
-      let elem = 0;
       if (bcst) {
         const pm = /^Packed(\d+)_(.+)$/.exec(memName);
         const elemName = bcstElem !== '' ? bcstElem : pm?.[2] ?? '';
-        elem = broadcastElementBytes(elemName);
+        const elem = broadcastElementBytes(elemName);
         if (pm === null || elem === 0) throw new TableError('Semantics', `${where}: bcst needs a Packed<bits>_<element> memory size, got '${memName}'`);
         bcstMemSize = memorySizes.get(`Broadcast${pm[1] ?? ''}_${elemName}`);
         evexAttrs |= EVEX_ATTR.BCST | (Math.log2(elem) << EVEX_ATTR.BCST_LOG2_SHIFT);

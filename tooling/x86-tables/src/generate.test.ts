@@ -42,6 +42,18 @@ describe('table syntax', () => {
     }
   });
 
+  it('expands W0/64 into an entry outside 64-bit mode and a W0 entry in it', () => {
+    const parsed = parseTable('V L0 66 W0/64 0F 6E /r | VEX_Vmovd_xmm_rm32 | Vmovd | xmm, rm32\n', 'x.txt');
+    expect(parsed.lines.map((l) => l.encoding.join(' '))).toEqual(['V L0 66 no64 0F 6E /r', 'V L0 66 only64 W0 0F 6E /r']);
+  });
+
+  it('derives the broadcast memory size and refuses EVEX attributes on other lines', () => {
+    const evex = compileTable(parseTable('E L2 NP W0 0F 58 /r | A_x | A | zmm, Vzmm, zmm/m:Packed512_Float32 | kz bcst er\n', 'x.txt'), 'x.txt');
+    expect(evex.memorySizes[evex.defs[0]?.bcstMemSize ?? 0]).toBe('Broadcast512_Float32');
+    const legacy = parseTable('NP 0F 58 /r | B_x | B | xmm, xmm/m:Packed128_Float32 | kz\n', 'x.txt');
+    expect(() => compileTable(legacy, 'x.txt')).toThrow(/EVEX attributes on a non-EVEX line/);
+  });
+
   it('refuses the same opcode with and without ModR/M', () => {
     const parsed = parseTable('00 /r | A_x | A | rm8, r8\n00 | B_x | B |\n', 'x.txt');
     expect(() => emitTables(compileTable(parsed, 'x.txt'), 'x.txt')).toThrow(/with and without ModR\/M/);
