@@ -47,11 +47,11 @@ describe('table syntax', () => {
     expect(parsed.lines.map((l) => l.encoding.join(' '))).toEqual(['V L0 66 no64 0F 6E /r', 'V L0 66 only64 W0 0F 6E /r']);
   });
 
-  it('derives the broadcast memory size and refuses EVEX attributes on other lines', () => {
+  it('derives the broadcast memory size and refuses EVEX attributes on other lines as unknown', () => {
     const evex = compileTable(parseTable('E L2 NP W0 0F 58 /r | A_x | A | zmm, Vzmm, zmm/m:Packed512_Float32 | kz bcst er\n', 'x.txt'), 'x.txt');
     expect(evex.memorySizes[evex.defs[0]?.bcstMemSize ?? 0]).toBe('Broadcast512_Float32');
     const legacy = parseTable('NP 0F 58 /r | B_x | B | xmm, xmm/m:Packed128_Float32 | kz\n', 'x.txt');
-    expect(() => compileTable(legacy, 'x.txt')).toThrow(/EVEX attributes on a non-EVEX line/);
+    expect(() => compileTable(legacy, 'x.txt')).toThrow(/unknown attribute 'kz'/);
   });
 
   it('refuses the same opcode with and without ModR/M', () => {
