@@ -17,6 +17,7 @@ fi
 need=()
 command -v nasm >/dev/null || need+=(nasm)
 command -v qemu-img >/dev/null || need+=(qemu-utils)
+[ -f /usr/share/seabios/bios-256k.bin ] || need+=(seabios)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "setup: installing ${need[*]} from Debian" >&2

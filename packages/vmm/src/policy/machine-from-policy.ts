@@ -77,10 +77,10 @@ export async function machineFromPolicy(document: PolicyDocument, baseDir: strin
     }
     if (w.what !== 'a disk') fail(w.field, `${w.what} (${w.id}) cannot be attached yet: the PC board has no extra device models wired in`);
   }
-  const boot = await bootSourceOf(document, baseDir);
-  if (boot.kind !== 'rom' && document.hardware.disks.some((d) => !denied.includes(d.id))) {
+  if (document.hardware.boot.kernel !== undefined && document.hardware.disks.some((d) => !denied.includes(d.id))) {
     fail('hardware.disks', 'disks are reached through the firmware: boot with a BIOS (boot.bios, or none to use SeaBIOS), not a kernel');
   }
+  const boot = await bootSourceOf(document, baseDir);
   const allowed = new Set(document.hardware.disks.map((d) => d.id).filter((id) => !denied.includes(id)));
   const drives = await openDrives(document, baseDir, allowed);
   const config = { ...machineConfigOf(document, boot), drives, bootOrder: bootOrderOf(document) };
