@@ -13,7 +13,7 @@ const PAM_RE = 0x1;
 const PAM_WE = 0x2;
 /** Thirteen areas: 0xF0000 (64 KiB) then 0xC0000, 0xC4000, ... 0xEC000 (16 KiB each). */
 const AREAS = 13;
-/** What a read of an area with RE clear sees: the ISA BIOS alias of the flash, or the PCI bus (0xFF). */
+/** The four RE/WE combinations: reads the flash and drops writes, read-only RAM, write-only RAM, RAM. */
 const MODE_ROM = 0;
 const MODE_READ_RAM = PAM_RE;
 const MODE_WRITE_RAM = PAM_WE;
@@ -36,8 +36,9 @@ function areaMode(pam: Uint8Array, area: number): number {
 
 /**
  * Shadow RAM at 0xC0000-0xFFFFF as the i440FX decodes it. Each area reads from the firmware (the last
- * 128 KiB of the flash show at 0xE0000-0xFFFFF; 0xC0000-0xDFFFF read 0xFF) or from RAM, and writes go to
- * RAM or nowhere, as its PAM read-enable and write-enable bits say. At power-on every area reads the
+ * 128 KiB of the flash show at 0xE0000-0xFFFFF) or from RAM, and writes go to RAM or nowhere, as its PAM
+ * read-enable and write-enable bits say. Areas with no flash behind them (0xC0000-0xDFFFF, and more
+ * below a small image) stay RAM. At power-on every area reads the
  * flash and drops writes; SeaBIOS then makes them RAM, copies itself from the flash at the top of
  * 4 GiB, and write-protects them before it boots. RAM under the areas keeps its bytes across changes.
  */
