@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -26,6 +28,9 @@ function requireGuest(): void {
 }
 
 const zeros8MiB = Buffer.alloc(8 << 20);
+const BENCH_ARGS = ['--kernel', kernel, '--initrd', initrd, '--append', `${APPEND} tsvm.mode=bench`, '-m', '128M', '--no-reboot', '--deterministic'];
+/** The serial output of the uninterrupted deterministic run (the first test), for the snapshot test. */
+let uninterrupted: string | undefined;
 
 describe('tsvm run boots Debian Linux', () => {
   it(
@@ -33,11 +38,9 @@ describe('tsvm run boots Debian Linux', () => {
     async () => {
       requireGuest();
       const io = captureIo();
-      const code = await runCli(
-        ['run', '--kernel', kernel, '--initrd', initrd, '--append', `${APPEND} tsvm.mode=bench`, '-m', '128M', '--no-reboot', '--deterministic'],
-        io,
-      );
+      const code = await runCli(['run', ...BENCH_ARGS], io);
       const out = io.out();
+      uninterrupted = out;
       expect(out).toMatch(/Linux version \d+\.\d+\.\d+-\d+-686 /);
       expect(out).toContain('TSVM-LINUX-MARKER: init started (mode bench)');
       expect(out).toContain(`TSVM-LINUX-JOB: sha256 ${createHash('sha256').update(zeros8MiB).digest('hex')}`);
@@ -77,6 +80,26 @@ describe('tsvm run boots Debian Linux', () => {
       expect(out).toMatch(/flags\s*: fpu .*cx8.*cmov/);
       expect(out).toContain('TSVM-TEST-42'); // computed by the guest's shell, not the echo of the line
       expect(code, io.err()).toBe(0);
+    },
+    BOOT_TIMEOUT_MS,
+  );
+
+  it(
+    'snapshots mid-job and continues from the snapshot with the same output as the uninterrupted run',
+    async () => {
+      requireGuest();
+      expect(uninterrupted, 'runs after the uninterrupted boot above').toBeDefined();
+      const snapshot = join(mkdtempSync(join(tmpdir(), 'tsvm-linux-snap-')), 'linux.snap');
+      // Stop inside the guest's job (after /init's marker), save everything, then restore and finish.
+      const first = captureIo();
+      const stopped = await runCli(['run', ...BENCH_ARGS, '--max-instructions', '3400000000', '--snapshot-on-exit', snapshot], first);
+      expect(stopped, first.err()).toBe(124);
+      expect(first.out()).toContain('TSVM-LINUX-MARKER');
+      expect(first.out()).not.toContain('TSVM-LINUX-JOB-DONE');
+      const second = captureIo();
+      const code = await runCli(['run', '--restore', snapshot], second);
+      expect(code, second.err()).toBe(0);
+      expect(first.out() + second.out()).toBe(uninterrupted);
     },
     BOOT_TIMEOUT_MS,
   );
