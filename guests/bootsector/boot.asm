@@ -1,6 +1,6 @@
 ; A boot sector for firmware boots: the BIOS loads it at 0000:7C00 from the boot disk and jumps to it
 ; with the drive number in DL. It prints a line on the screen (INT 10h) and on COM1 (port 0x3F8), reads
-; the disk's second sector through INT 13h and checks the text there, prints the result and leaves
+; block 1 of the boot drive through INT 13h AH=42h and checks the text there, prints the result and leaves
 ; through isa-debug-exit (port 0xF4): 0x10 when everything worked (exit status 33), 0x11 when not (35).
 ; nasm -f bin boot.asm -o boot.bin  (1024 bytes: the boot sector and the sector it reads)
 
@@ -24,14 +24,13 @@ start:
     mov si, hello
     call print
 
-    ; INT 13h AH=02h: read 1 sector at cylinder 0, head 0, sector 2 to ES:BX.
-    mov di, 3                   ; tries (a floppy motor may need a retry; a disk does not)
+    ; INT 13h AH=42h (EDD extended read): block 1 of the boot drive to 0000:8000. On a hard disk that
+    ; is the second 512-byte sector, on a CD-ROM the second 2048-byte one: both hold the marker text.
+    mov di, 3                   ; tries
 .retry:
-    mov ax, 0x0201
-    mov cx, 0x0002
-    xor dh, dh
+    mov si, packet
+    mov ah, 0x42
     mov dl, [drive]
-    mov bx, BUFFER
     int 0x13
     jnc .read
     xor ah, ah                  ; reset the drive and try again
@@ -92,10 +91,14 @@ print:
 hello:       db 'tsvm boot sector: loaded by the BIOS', 13, 10, 0
 passed:      db 'tsvm boot sector: INT 13h read checked, exiting', 13, 10, 0
 read_failed: db 'tsvm boot sector: INT 13h read failed', 13, 10, 0
-mismatch:    db 'tsvm boot sector: sector 2 does not hold the expected text', 13, 10, 0
+mismatch:    db 'tsvm boot sector: block 1 does not hold the expected text', 13, 10, 0
 marker:      db 'TSVM SECTOR 2'
 marker_len   equ $ - marker
 drive:       db 0
+; The disk address packet: size, reserved, block count, buffer offset:segment, 64-bit block number.
+packet:      db 16, 0
+             dw 1, BUFFER, 0
+             dq 1
 
     times 510 - ($ - $$) db 0
     dw 0xaa55

@@ -43,7 +43,7 @@ Machine:
 
 Host:
   --serial TARGET         COM1: stdio (default), file:PATH or none
-  --debugcon TARGET       port 0xE9 debug console: stdio, file:PATH or none (default)
+  --debugcon TARGET       debug console (port 0xE9, and 0x402 for SeaBIOS's log): stdio, file:PATH or none (default)
   --no-reboot             exit when the guest resets instead of rebooting it
   --deterministic         time from the instruction count: the same run gives the same output
   --max-instructions N    stop after N instructions (exit code 124)
