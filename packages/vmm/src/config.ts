@@ -43,6 +43,8 @@ export interface MachineConfig {
   drives?: readonly IdeDrive[];
   /** Devices the firmware tries in order, QEMU's `-boot` letters: a floppy, c hard disk, d CD-ROM. Default "cad". */
   bootOrder?: string;
+  /** An ISA VGA with this video BIOS (SeaVGABIOS `vgabios-isavga.bin`), for firmware boots. Default none. */
+  vgaBios?: Uint8Array;
 }
 
 /** A configuration with every default filled in, as the machine uses it. */
@@ -59,6 +61,7 @@ export interface ResolvedMachineConfig {
   rtcStart: number;
   drives: readonly IdeDrive[];
   bootOrder: string;
+  vgaBios: Uint8Array | undefined;
 }
 
 export const DEFAULT_MEMORY = 64 << 20;
@@ -154,9 +157,11 @@ export function resolveConfig(input: MachineConfig): ResolvedMachineConfig {
   if (typeof bootOrder !== 'string' || !/^[acd]{1,3}$/.test(bootOrder) || new Set(bootOrder).size !== bootOrder.length) {
     invalid('bootOrder', `must be up to three different letters of a (floppy), c (hard disk), d (CD-ROM), got ${JSON.stringify(bootOrder)}`);
   }
+  const vgaBios = input.vgaBios === undefined ? undefined : bytesField(input.vgaBios, 'vgaBios');
   return {
     drives,
     bootOrder,
+    vgaBios,
     memory,
     cpu,
     boot: resolveBoot(input.boot),

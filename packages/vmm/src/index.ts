@@ -103,3 +103,4 @@ export { ideSlotOf, openDrives } from './disks/open-drives.js';
 export { attachFirmware, writeBootOrder, type FirmwareFacts } from './firmware/attach-firmware.js';
 export { defaultBiosPath, SEABIOS_DIR } from './firmware/default-bios.js';
 export { ShadowRam } from './firmware/shadow-ram.js';
+export { attachVga, ISA_VGA_ROM_FILE, VGA_WINDOW_BASE, VGA_WINDOW_SIZE, type VgaWiring } from './firmware/attach-vga.js';

@@ -5,6 +5,7 @@ import { loadLinux } from './boot/linux.js';
 import { loadMultiboot } from './boot/multiboot.js';
 import { attachIde } from './disks/attach-ide.js';
 import { attachFirmware } from './firmware/attach-firmware.js';
+import { attachVga, type VgaWiring } from './firmware/attach-vga.js';
 import { resolveConfig, type MachineConfig, type ResolvedMachineConfig } from './config.js';
 import { validatePolicy } from './policy/load.js';
 import { applyDecoded, decodeForMachine, parseSnapshot, saveMachineSnapshot, snapshotBoot } from './snapshot/machine-snapshot.js';
@@ -111,6 +112,8 @@ export class Machine {
   readonly memory: PhysicalMemory;
   readonly board: PcBoard;
   readonly cpu: Cpu;
+  /** The VGA (`vgaBios` in the configuration): its text screen is `readTextScreen(machine.display.vga)`. */
+  readonly display: VgaWiring | undefined;
   /** Guest resets so far (keyboard controller, port 0x92, 0xCF9, triple fault). */
   resets = 0;
   /**
@@ -170,6 +173,7 @@ export class Machine {
     this.board.rtc.configureMemory(cfg.memory);
     // The ROM is in place before a policy looks at what the machine's memory claims.
     if (cfg.drives.length > 0) attachIde(this.board, this.memory, cfg.drives);
+    if (cfg.vgaBios !== undefined) this.display = attachVga(this.board, this.memory, cfg.vgaBios);
     if (cfg.boot.kind === 'rom') attachFirmware(this.board, this.memory, cfg.boot.image, { ramSize: cfg.memory, cpus: 1, bootOrder: cfg.bootOrder });
     if (options.policy !== undefined && options.wrapPorts !== undefined) {
       throw new VmmError('InvalidArgument', 'MachineOptions: give a policy or wrapPorts, not both (the policy owns the port path)');

@@ -16,3 +16,9 @@ export function defaultBiosPath(pci: boolean, dir = SEABIOS_DIR): string {
   }
   return path;
 }
+
+/** SeaVGABIOS for an ISA standard VGA from the same package, or undefined when it is not installed. */
+export function defaultVgaBiosPath(dir = SEABIOS_DIR): string | undefined {
+  const path = join(dir, 'vgabios-isavga.bin');
+  return existsSync(path) ? path : undefined;
+}
