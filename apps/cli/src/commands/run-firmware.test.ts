@@ -94,11 +94,13 @@ describe.skipIf(!haveSeabios)('tsvm run boots from firmware', () => {
     expect(code).toBe(33);
   }, 120_000);
 
-  it('without --bios, a drive boots through SeaBIOS from its Debian install path', async () => {
+  it('without --bios, a drive boots through SeaBIOS from its Debian install path; --display text prints the screen', async () => {
     const io = captureIo();
-    const code = await runCli(['run', '--hda', disk(), '--deterministic', '--max-instructions', '200000000'], io);
-    expect(io.out()).toContain('INT 13h read checked');
+    const code = await runCli(['run', '--hda', disk(), '--deterministic', '--display', 'text', '--serial', 'none', '--max-instructions', '400000000'], io);
     expect(code).toBe(33);
+    expect(io.out()).toContain('SeaBIOS (version');
+    expect(io.out()).toContain('Booting from Hard Disk...');
+    expect(io.out()).toContain('tsvm boot sector: INT 13h read checked, exiting');
   }, 120_000);
 });
 
@@ -107,6 +109,8 @@ describe('tsvm run with drives', () => {
     const io = captureIo();
     expect(await runCli(['run', '--boot', 'x', '--hda', 'disk.img'], io)).toBe(2);
     expect(io.err()).toContain("--boot: 'x' is not");
+    expect(await runCli(['run', '--display', 'sdl', '--hda', 'disk.img'], io)).toBe(2);
+    expect(io.err()).toContain("--display: 'sdl' is not one of none, text");
     const kernel = captureIo();
     expect(await runCli(['run', '--kernel', bootBin, '--hda', disk()], kernel)).toBe(1);
     expect(kernel.err()).toContain('disks are reached through the firmware');

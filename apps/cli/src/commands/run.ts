@@ -6,6 +6,7 @@ import type { CliCommand, CliIo } from '../command.js';
 import { CliError } from '../errors.js';
 import { parseCharTarget, parseRunArgs } from './run/args.js';
 import { runPolicy } from './run/policy-args.js';
+import { textScreen } from './run/screen-dump.js';
 import { describeExit, exitCodeOf, runSession } from './run/session.js';
 
 const HELP = `Usage: tsvm run [options]
@@ -31,6 +32,8 @@ Boot (one of, or hardware.boot of the policy):
                           IDE hard disk image (raw, qcow2, VHD, VHDX, VMDK; detected) at that position
   --cdrom FILE            CD-ROM image on the secondary master (hdc), read-only
   --boot ORDER            the firmware's boot order, QEMU's letters: c hard disk, d CD-ROM (default cad)
+  --display none|text     text: print the VGA text screen when the run ends (an ISA VGA with SeaVGABIOS
+                          is there when the BIOS is Debian's SeaBIOS)
   --kernel FILE           Linux bzImage (32-bit boot protocol) or Multiboot v1 kernel (ELF or a.out kludge)
   --initrd FILE[,FILE]    Linux: the initrd; Multiboot: modules, comma-separated ("FILE args" passes args)
   --append STRING         the kernel command line
@@ -80,8 +83,9 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   const debugcon = parseCharTarget(document.hardware.debugcon, 'debugcon');
   if (targets.slice(1).some((t) => t.kind === 'stdio')) throw new CliError('Usage', 'only COM1 can use stdio (policy hardware.serial)');
   if (targets[0]?.kind === 'stdio' && debugcon.kind === 'stdio') throw new CliError('Usage', 'only one of the serial console and the debug console can use stdio');
+  let built: Machine | undefined;
   const result = await runSession(
-    build,
+    async (options) => (built = await build(options)),
     {
       serial: args.given.has('serial') ? args.serial : (targets[0] ?? { kind: 'none' }),
       extraSerial: targets.slice(1),
@@ -96,8 +100,19 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     },
     io,
   );
+  if (args.display === 'text' && built !== undefined) printScreen(built, io);
+  // The drives' images were opened for this machine: flush and close them.
+  const images = (built?.config.drives ?? []).flatMap((d) => (d.device !== undefined ? [d.device.close()] : []));
+  await Promise.all(images);
   if (result.exit.reason !== 'exit') io.stderr.write(`tsvm run: ${describeExit(result.exit)}\n`);
   return exitCodeOf(result.exit);
+}
+
+/** `--display text`: the VGA text screen as the run left it, on stdout. */
+function printScreen(machine: Machine, io: CliIo): void {
+  const screen = textScreen(machine);
+  if (screen === undefined) io.stderr.write('tsvm run: --display text: the machine has no VGA (boot Debian\'s SeaBIOS, which brings SeaVGABIOS)\n');
+  else io.stdout.write(`${screen}\n`);
 }
 
 /**

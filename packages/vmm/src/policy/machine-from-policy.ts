@@ -3,7 +3,7 @@ import { kernelKind, readBootFile } from '../boot-files.js';
 import type { BootSource, MachineConfig } from '../config.js';
 import { openDrives } from '../disks/open-drives.js';
 import { VmmError } from '../errors.js';
-import { defaultBiosPath, defaultVgaBiosPath } from '../firmware/default-bios.js';
+import { defaultBiosPath, defaultVgaBiosPath, SEABIOS_DIR } from '../firmware/default-bios.js';
 import { Machine, type MachineOptions } from '../machine.js';
 import { compilePolicy } from './compiled-policy.js';
 import { DECIDE_TRAP } from './decision.js';
@@ -83,8 +83,11 @@ export async function machineFromPolicy(document: PolicyDocument, baseDir: strin
   const boot = await bootSourceOf(document, baseDir);
   const allowed = new Set(document.hardware.disks.map((d) => d.id).filter((id) => !denied.includes(id)));
   const drives = await openDrives(document, baseDir, allowed);
-  // With the firmware chosen here (no boot.bios), the screen comes with it: an ISA VGA with SeaVGABIOS.
-  const vgaPath = document.hardware.boot.bios === undefined && boot.kind === 'rom' ? defaultVgaBiosPath() : undefined;
+  // With Debian's SeaBIOS (chosen here, or a boot.bios from its directory) the screen comes with it:
+  // an ISA VGA with SeaVGABIOS from the same package.
+  const bios = document.hardware.boot.bios;
+  const debianFirmware = bios === undefined || resolve(baseDir, bios).startsWith(`${SEABIOS_DIR}/`);
+  const vgaPath = debianFirmware && boot.kind === 'rom' ? defaultVgaBiosPath() : undefined;
   const vgaBios = vgaPath === undefined ? undefined : await readBootFile(vgaPath, 'VGA BIOS image');
   const config = { ...machineConfigOf(document, boot), drives, bootOrder: bootOrderOf(document), ...(vgaBios !== undefined ? { vgaBios } : {}) };
   return { config, options: { policy: document }, denied };

@@ -20,6 +20,8 @@ export interface RunArgs {
   cdrom: string | undefined;
   /** `--boot`: QEMU's letters, c hard disk, d CD-ROM. */
   bootOrder: string | undefined;
+  /** `--display`: none, or text (the VGA text screen printed to stdout when the run ends). */
+  display: 'none' | 'text';
   serial: CharTarget;
   debugcon: CharTarget;
   noReboot: boolean;
@@ -65,6 +67,7 @@ const VALUE_FLAGS: Record<string, keyof RunArgs> = {
   hdd: 'hdd',
   cdrom: 'cdrom',
   boot: 'bootOrder',
+  display: 'display',
   serial: 'serial',
   debugcon: 'debugcon',
   'max-instructions': 'maxInstructions',
@@ -98,7 +101,7 @@ const BOOLEAN_FLAGS: Record<string, (a: RunArgs) => void> = {
 const TRACE_KINDS = ['all', 'insn', 'io', 'regs'] as const;
 
 /** Flags about the host side of a run (where output goes, how long), which go with --restore too. */
-const HOST_FIELDS = new Set<keyof RunArgs>(['serial', 'debugcon', 'maxInstructions', 'traceInstructions', 'tracePorts', 'snapshotOnExit', 'restore', 'breakpoints', 'breakAction']);
+const HOST_FIELDS = new Set<keyof RunArgs>(['display', 'serial', 'debugcon', 'maxInstructions', 'traceInstructions', 'tracePorts', 'snapshotOnExit', 'restore', 'breakpoints', 'breakAction']);
 
 function flagName(field: keyof RunArgs): string {
   return Object.entries(VALUE_FLAGS).find(([name, f]) => f === field && name.length > 1)?.[0] ?? field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -137,6 +140,7 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     hdd: undefined,
     cdrom: undefined,
     bootOrder: undefined,
+    display: 'none',
     serial: { kind: 'stdio' },
     debugcon: { kind: 'none' },
     noReboot: false,
@@ -204,6 +208,10 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       case 'breakAction':
         if (!(BREAK_ACTIONS as readonly string[]).includes(value)) throw new CliError('Usage', `--break-action: expected one of ${BREAK_ACTIONS.join(', ')}, got '${value}'`);
         a.breakAction = value as BreakAction;
+        break;
+      case 'display':
+        if (value !== 'none' && value !== 'text') throw new CliError('Usage', `--display: '${value}' is not one of none, text`);
+        a.display = value;
         break;
       case 'bootOrder': {
         const order = value.startsWith('order=') ? value.slice(6) : value;

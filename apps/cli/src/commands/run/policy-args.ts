@@ -9,7 +9,7 @@ import { DRIVE_FIELDS, type RunArgs } from './args.js';
 export function givenFlags(args: RunArgs, cwd: string): RunFlags {
   const flags: Record<string, unknown> = {};
   for (const field of args.given) {
-    if ((DRIVE_FIELDS as readonly string[]).includes(field)) continue;
+    if ((DRIVE_FIELDS as readonly string[]).includes(field) || field === 'display') continue;
     const value = args[field];
     flags[field] = (field === 'kernel' || field === 'bios') && typeof value === 'string' ? resolve(cwd, value) : value;
   }
